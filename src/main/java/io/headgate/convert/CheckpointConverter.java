@@ -1,0 +1,188 @@
+package io.headgate.convert;
+
+import io.headgate.model.BundleManifest;
+import io.headgate.model.GraphContract;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+import static io.headgate.model.GraphContract.pastKey;
+import static io.headgate.model.GraphContract.pastValue;
+import static io.headgate.model.GraphContract.presentKey;
+import static io.headgate.model.GraphContract.presentValue;
+
+/**
+ * Checkpoint directory ({@code config.json} + safetensors) → bundle directory ({@code headgate.json},
+ * {@code model.onnx} + {@code model.onnx.data}, {@code tokenizer.json}).
+ *
+ * <p>The bundle is built in a hidden sibling directory and moved into place in one atomic rename,
+ * so a failed or interrupted conversion never leaves a half-written bundle where a reader looks.
+ */
+public final class CheckpointConverter {
+
+    /** Bumped whenever the emitted graph changes, so cached bundles are rebuilt. */
+    public static final String VERSION = "1";
+    public static final String GRAPH_FILE = "model.onnx";
+    public static final String DATA_FILE = "model.onnx.data";
+    public static final String TOKENIZER_FILE = "tokenizer.json";
+    /** Without an explicit length, the cache is sized for this many positions at most. */
+    public static final int DEFAULT_MAX_LENGTH_CAP = 2048;
+
+    /**
+     * @param controls  emit the head control inputs (false: the plain graph, for parity and benchmarks)
+     * @param allLogits logits at every position instead of the last (evaluation graphs)
+     * @param maxLength positions per cache slot; 0 takes the config's, capped at {@value #DEFAULT_MAX_LENGTH_CAP}
+     */
+    public record Options(boolean controls, boolean allLogits, int maxLength) {
+        public static final Options STEERABLE = new Options(true, false, 0);
+
+        public Options {
+            if (maxLength < 0) throw new IllegalArgumentException("maxLength must be >= 0");
+        }
+
+        String tag() {
+            return (controls ? "steerable" : "plain") + (allLogits ? "-all" : "") + (maxLength > 0 ? "-" + maxLength : "");
+        }
+    }
+
+    private final Consumer<String> progress;
+
+    public CheckpointConverter(Consumer<String> progress) {
+        this.progress = progress;
+    }
+
+    /** Converts into {@code out}, which must not exist yet. */
+    public BundleManifest convert(Path checkpoint, Path out, Options options) throws IOException {
+        return convert(checkpoint, out, options, null);
+    }
+
+    BundleManifest convert(Path checkpoint, Path out, Options options, String knownHash) throws IOException {
+        progress.accept("reading " + checkpoint.resolve("config.json"));
+        LlamaConfig config = LlamaConfig.read(checkpoint.resolve("config.json"));
+        if (config.headDim() % 16 != 0) {
+            throw new CheckpointException("config.json field 'head_dim' is " + config.headDim()
+                    + "; ONNX Runtime's GroupQueryAttention on CPU needs a multiple of 16");
+        }
+        int maxLength = options.maxLength() > 0 ? options.maxLength()
+                : Math.min(config.maxPositionEmbeddings(), DEFAULT_MAX_LENGTH_CAP);
+        try (CheckpointWeights weights = new CheckpointWeights(checkpoint)) {
+            weights.require(SteerableLlamaGraph.expectedTensors(config));
+            Path tokenizer = checkpoint.resolve(TOKENIZER_FILE);
+            boolean hasTokenizer = Files.isRegularFile(tokenizer);
+            String hash = knownHash != null ? knownHash : hash(checkpoint, options);
+            Path parent = out.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            Path partial = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
+            if (partial.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("rwxr-xr-x")); // not the temp dir's 700
+            }
+            try {
+                try (OnnxGraphBuilder builder = new OnnxGraphBuilder(checkpoint.getFileName().toString(), partial.resolve(DATA_FILE))) {
+                    new SteerableLlamaGraph(config, new SteerableLlamaGraph.Options(options.controls(), options.allLogits(), maxLength),
+                            weights, builder, progress).write();
+                    builder.write(partial.resolve(GRAPH_FILE), VERSION, Map.of("headgate.source.sha256", hash));
+                }
+                if (hasTokenizer) Files.copy(tokenizer, partial.resolve(TOKENIZER_FILE));
+                BundleManifest manifest = manifest(checkpoint, config, options, maxLength, hasTokenizer, hash);
+                manifest.write(partial);
+                moveIntoPlace(partial, out);
+                progress.accept("wrote " + out);
+                return manifest;
+            } finally {
+                deleteRecursively(partial);
+            }
+        }
+    }
+
+    private static BundleManifest manifest(Path checkpoint, LlamaConfig c, Options options, int maxLength,
+                                           boolean hasTokenizer, String hash) {
+        List<String> controls = options.controls()
+                ? List.of(GraphContract.HEAD_GAIN, GraphContract.HEAD_BIAS, GraphContract.ATTN_IDENTITY_MIX)
+                : List.of();
+        return new BundleManifest(
+                BundleManifest.FORMAT,
+                checkpoint.toAbsolutePath().normalize().getFileName().toString(),
+                "causal-lm",
+                GRAPH_FILE,
+                hasTokenizer ? TOKENIZER_FILE : null,
+                new BundleManifest.Dimensions(c.layers(), c.heads(), c.kvHeads(), c.headDim(), c.hiddenSize(), c.vocabSize()),
+                maxLength,
+                controls,
+                new BundleManifest.CacheLayout("[slots, kv_heads, max_length, head_dim] per layer, updated in place", "float32",
+                        pastKey(0).replace("0", "{layer}"), pastValue(0).replace("0", "{layer}"),
+                        presentKey(0).replace("0", "{layer}"), presentValue(0).replace("0", "{layer}")),
+                options.allLogits() ? "all" : "last",
+                c.bosTokenIds(),
+                c.eosTokenIds(),
+                new BundleManifest.Source(checkpoint.toAbsolutePath().normalize().toString(), c.modelType(), hash, VERSION));
+    }
+
+    /** SHA-256 over the converter version, the options and every file the conversion reads. */
+    static String hash(Path checkpoint, Options options) throws IOException {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        sha.update(("headgate-converter " + VERSION + " " + options.tag() + "\n").getBytes());
+        List<Path> inputs;
+        try (Stream<Path> files = Files.list(checkpoint)) {
+            inputs = files.filter(p -> {
+                String n = p.getFileName().toString();
+                return n.equals("config.json") || n.equals(TOKENIZER_FILE) || n.endsWith(".safetensors")
+                        || n.equals("model.safetensors.index.json");
+            }).sorted().toList();
+        }
+        byte[] buffer = new byte[1 << 20];
+        for (Path p : inputs) {
+            sha.update(p.getFileName().toString().getBytes());
+            try (InputStream in = Files.newInputStream(p)) {
+                for (int n; (n = in.read(buffer)) > 0; ) sha.update(buffer, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    private static void moveIntoPlace(Path partial, Path out) throws IOException {
+        try {
+            Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("cannot rename " + partial + " to " + out + " atomically", e);
+        } catch (FileAlreadyExistsException e) {
+            throw new IOException(out + " already exists; remove it or choose another output directory", e);
+        } catch (IOException e) {
+            // rename onto a non-empty directory fails with DirectoryNotEmptyException on Linux
+            if (Files.exists(out)) throw new IOException(out + " already exists; remove it or choose another output directory", e);
+            throw e;
+        }
+    }
+
+    static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.delete(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package io.headgate.convert;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * {@code convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--max-length N]}: writes a bundle
+ * from a Llama-family checkpoint. Run with {@code ./mvnw -q compile exec:java -Dexec.args="..."}.
+ */
+public final class ConvertCommand {
+
+    private static final String USAGE = """
+            usage: convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--max-length N]
+              CHECKPOINT_DIR  config.json + model.safetensors (or sharded, with model.safetensors.index.json)
+                              of a llama, mistral or qwen2 model; fp32, fp16 or bf16 weights
+              OUT_DIR         the bundle to write (must not exist): headgate.json, model.onnx(.data), tokenizer.json
+              --plain         no head controls (the reference graph for parity checks and benchmarks)
+              --all-logits    logits at every position instead of the last one
+              --max-length N  positions per KV-cache slot (default: max_position_embeddings, at most 2048)""";
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        if (args.length < 2 || args[0].startsWith("-") || args[1].startsWith("-")) {
+            System.err.println(USAGE);
+            return 2;
+        }
+        boolean controls = true, allLogits = false;
+        int maxLength = 0;
+        for (int i = 2; i < args.length; i++) {
+            switch (args[i]) {
+                case "--plain" -> controls = false;
+                case "--all-logits" -> allLogits = true;
+                case "--max-length" -> {
+                    if (i + 1 == args.length) {
+                        System.err.println("--max-length needs a number\n" + USAGE);
+                        return 2;
+                    }
+                    try {
+                        maxLength = Integer.parseInt(args[++i]);
+                    } catch (NumberFormatException e) {
+                        System.err.println("--max-length must be a positive integer, got '" + args[i] + "'");
+                        return 2;
+                    }
+                    if (maxLength <= 0) {
+                        System.err.println("--max-length must be a positive integer, got " + maxLength);
+                        return 2;
+                    }
+                }
+                default -> {
+                    System.err.println("unknown option '" + args[i] + "'\n" + USAGE);
+                    return 2;
+                }
+            }
+        }
+        Path checkpoint = Path.of(args[0]), out = Path.of(args[1]);
+        if (!Files.isDirectory(checkpoint)) {
+            System.err.println("checkpoint directory " + checkpoint + " does not exist");
+            return 2;
+        }
+        try {
+            long t0 = System.nanoTime();
+            var manifest = new CheckpointConverter(msg -> System.err.println("convert: " + msg))
+                    .convert(checkpoint, out, new CheckpointConverter.Options(controls, allLogits, maxLength));
+            System.err.printf("convert: %s %s, %d layers x %d heads (%d kv), max length %d, in %.1f s%n",
+                    manifest.name(), manifest.source().modelType(), manifest.dimensions().layers(),
+                    manifest.dimensions().heads(), manifest.dimensions().kvHeads(), manifest.maxLength(),
+                    (System.nanoTime() - t0) / 1e9);
+            return 0;
+        } catch (CheckpointException e) {
+            System.err.println("convert: refused: " + e.getMessage());
+            return 1;
+        } catch (Exception e) {
+            System.err.println("convert: failed: " + e);
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package io.headgate.model;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static io.headgate.model.GraphContract.ATTN_IDENTITY_MIX;
+import static io.headgate.model.GraphContract.HEAD_BIAS;
+import static io.headgate.model.GraphContract.HEAD_GAIN;
+import static io.headgate.model.GraphContract.INPUT_IDS;
+import static io.headgate.model.GraphContract.LOGITS;
+import static io.headgate.model.GraphContract.SEQLENS_K;
+import static io.headgate.model.GraphContract.TOTAL_SEQUENCE_LENGTH;
+import static io.headgate.model.GraphContract.pastKey;
+import static io.headgate.model.GraphContract.pastValue;
+import static io.headgate.model.GraphContract.presentKey;
+import static io.headgate.model.GraphContract.presentValue;
+
+/**
+ * A loaded causal-LM bundle: its ONNX Runtime session and the forward pass over a range of KV-cache
+ * slots. Every input is a zero-copy view of a direct buffer, the cache tensors are passed as input
+ * and as pinned output (so the graph writes new keys in place), and logits land in a pinned buffer.
+ * One forward pass at a time: the scheduler owning the graph is its only caller.
+ */
+public final class CausalLmGraph implements AutoCloseable {
+
+    /** Session settings; 0 threads lets ONNX Runtime choose. */
+    public record SessionConfig(int intraOpThreads) {
+        public static final SessionConfig DEFAULT = new SessionConfig(1);
+    }
+
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final BundleManifest manifest;
+    private final OrtSession session;
+    private final int vocab;
+    private LongBuffer ids = LongBuffer.allocate(0);
+    private IntBuffer seqlens = IntBuffer.allocate(0);
+    private FloatBuffer logits = FloatBuffer.allocate(0);
+
+    private CausalLmGraph(BundleManifest manifest, OrtSession session) {
+        this.manifest = manifest;
+        this.session = session;
+        this.vocab = manifest.dimensions().vocabSize();
+    }
+
+    public static CausalLmGraph load(Path bundle, SessionConfig config) throws IOException, OrtException {
+        BundleManifest manifest = BundleManifest.read(bundle);
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            if (config.intraOpThreads() > 0) options.setIntraOpNumThreads(config.intraOpThreads());
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            OrtSession session = OrtEnvironment.getEnvironment().createSession(bundle.resolve(manifest.graph()).toString(), options);
+            return new CausalLmGraph(manifest, session);
+        }
+    }
+
+    public BundleManifest manifest() {
+        return manifest;
+    }
+
+    /**
+     * Runs cache slots [firstSlot, firstSlot + rows): row i appends {@code seqLen} tokens
+     * ({@code tokens[i*seqLen ..]}) after its {@code pastLengths[i]} cached positions, under the
+     * first {@code rows} rows of {@code controls} (null only for a plain graph).
+     *
+     * @return logits [rows, V] (or [rows, seqLen, V] for an all-logits graph), valid until the next call
+     */
+    public FloatBuffer forward(KvCache cache, int firstSlot, int rows, int seqLen, long[] tokens, int[] pastLengths,
+                               ControlBatch controls) throws OrtException {
+        if (tokens.length != rows * seqLen || pastLengths.length < rows) {
+            throw new IllegalArgumentException("expected " + rows + "x" + seqLen + " tokens and " + rows + " past lengths");
+        }
+        if (manifest.steerable() != (controls != null)) {
+            throw new IllegalArgumentException(manifest.steerable() ? "this graph needs control rows" : "this graph has no control inputs");
+        }
+        if (controls != null && controls.capacity() < rows) throw new IllegalArgumentException("control batch has fewer than " + rows + " rows");
+        int total = 0;
+        ids = ensure(ids, rows * seqLen);
+        seqlens = ensure(seqlens, rows);
+        for (int i = 0; i < rows; i++) {
+            int length = pastLengths[i] + seqLen;
+            if (pastLengths[i] < 0 || length > manifest.maxLength()) {
+                throw new IllegalArgumentException("row " + i + " would reach " + length + " positions; max length is " + manifest.maxLength());
+            }
+            seqlens.put(i, length - 1);
+            total = Math.max(total, length);
+        }
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] < 0 || tokens[i] >= vocab) throw new IllegalArgumentException("token id " + tokens[i] + " is outside the vocabulary of " + vocab);
+            ids.put(i, tokens[i]);
+        }
+        boolean all = manifest.logits().equals("all");
+        int logitCount = rows * (all ? seqLen : 1) * vocab;
+        logits = ensure(logits, logitCount);
+
+        List<OnnxTensor> owned = new ArrayList<>();
+        try {
+            Map<String, OnnxTensor> inputs = new HashMap<>();
+            Map<String, OnnxValue> pinned = new HashMap<>();
+            inputs.put(INPUT_IDS, track(owned, OnnxTensor.createTensor(env, ids.slice(0, rows * seqLen), new long[]{rows, seqLen})));
+            inputs.put(SEQLENS_K, track(owned, OnnxTensor.createTensor(env, seqlens.slice(0, rows), new long[]{rows})));
+            inputs.put(TOTAL_SEQUENCE_LENGTH, track(owned, OnnxTensor.createTensor(env, total)));
+            if (controls != null) {
+                var d = manifest.dimensions();
+                inputs.put(HEAD_GAIN, track(owned, OnnxTensor.createTensor(env, controls.gain(rows), new long[]{rows, d.layers(), d.heads()})));
+                inputs.put(HEAD_BIAS, track(owned, OnnxTensor.createTensor(env, controls.bias(rows), new long[]{rows, d.layers(), d.heads(), d.headDim()})));
+                inputs.put(ATTN_IDENTITY_MIX, track(owned, OnnxTensor.createTensor(env, controls.mix(rows), new long[]{rows, d.layers(), d.heads()})));
+            }
+            long[] cacheShape = cache.shape(rows);
+            for (int l = 0; l < cache.layers(); l++) {
+                OnnxTensor k = track(owned, OnnxTensor.createTensor(env, cache.keys(l, firstSlot, rows), cacheShape));
+                OnnxTensor v = track(owned, OnnxTensor.createTensor(env, cache.values(l, firstSlot, rows), cacheShape));
+                inputs.put(pastKey(l), k);
+                inputs.put(pastValue(l), v);
+                pinned.put(presentKey(l), k);
+                pinned.put(presentValue(l), v);
+            }
+            long[] logitShape = all ? new long[]{rows, seqLen, vocab} : new long[]{rows, vocab};
+            pinned.put(LOGITS, track(owned, OnnxTensor.createTensor(env, logits.slice(0, logitCount), logitShape)));
+            session.run(inputs, Set.of(), pinned).close();
+            return logits.slice(0, logitCount).asReadOnlyBuffer();
+        } finally {
+            owned.forEach(OnnxTensor::close);
+        }
+    }
+
+    private static OnnxTensor track(List<OnnxTensor> owned, OnnxTensor t) {
+        owned.add(t);
+        return t;
+    }
+
+    private static LongBuffer ensure(LongBuffer b, int n) {
+        return b.capacity() >= n ? b : ByteBuffer.allocateDirect(n * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
+    }
+
+    private static IntBuffer ensure(IntBuffer b, int n) {
+        return b.capacity() >= n ? b : ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder()).asIntBuffer();
+    }
+
+    private static FloatBuffer ensure(FloatBuffer b, int n) {
+        return b.capacity() >= n ? b : ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    @Override
+    public void close() throws OrtException {
+        session.close();
+    }
+}

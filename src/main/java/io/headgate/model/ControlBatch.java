@@ -1,0 +1,55 @@
+package io.headgate.model;
+
+import io.headgate.steer.ControlRow;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+
+/**
+ * The control inputs of one batch, in direct buffers the graph reads without a copy: row i of
+ * {@code head_gain}, {@code head_bias} and {@code attn_identity_mix} belongs to batch row i.
+ */
+public final class ControlBatch {
+
+    private final BundleManifest.Dimensions dims;
+    private final int capacity;
+    private final FloatBuffer gain, bias, mix;
+
+    public ControlBatch(BundleManifest.Dimensions dims, int capacity) {
+        this.dims = dims;
+        this.capacity = capacity;
+        int heads = dims.layers() * dims.heads();
+        this.gain = direct(capacity * heads);
+        this.bias = direct(capacity * heads * dims.headDim());
+        this.mix = direct(capacity * heads);
+    }
+
+    private static FloatBuffer direct(int floats) {
+        return ByteBuffer.allocateDirect(floats * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Copies a compiled row into batch row {@code row}. */
+    public void set(int row, ControlRow controls) {
+        if (!controls.fits(dims)) throw new IllegalArgumentException("control row does not fit " + dims);
+        gain.put(row * controls.gain().length, controls.gain());
+        bias.put(row * controls.bias().length, controls.bias());
+        mix.put(row * controls.mix().length, controls.mix());
+    }
+
+    FloatBuffer gain(int rows) {
+        return gain.slice(0, rows * dims.layers() * dims.heads());
+    }
+
+    FloatBuffer bias(int rows) {
+        return bias.slice(0, rows * dims.layers() * dims.heads() * dims.headDim());
+    }
+
+    FloatBuffer mix(int rows) {
+        return mix.slice(0, rows * dims.layers() * dims.heads());
+    }
+}

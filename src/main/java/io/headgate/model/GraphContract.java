@@ -1,0 +1,42 @@
+package io.headgate.model;
+
+/**
+ * Names of the inputs and outputs of a steerable causal-LM graph: what the converter writes and
+ * the runtime feeds. Shapes use B rows, S new positions, L layers, H heads, K kv heads, Dh head dim.
+ */
+public final class GraphContract {
+    private GraphContract() {
+    }
+
+    /** int64 [B, S]: the new tokens of each row. */
+    public static final String INPUT_IDS = "input_ids";
+    /** int32 [B]: each row's total length (cached + new) minus one. */
+    public static final String SEQLENS_K = "seqlens_k";
+    /** int32 scalar: the longest row's total length. */
+    public static final String TOTAL_SEQUENCE_LENGTH = "total_sequence_length";
+    /** float [B, L, H], identity 1: z ← g·z. */
+    public static final String HEAD_GAIN = "head_gain";
+    /** float [B, L, H, Dh], identity 0: z ← z + b. */
+    public static final String HEAD_BIAS = "head_bias";
+    /** float [B, L, H], identity 0: z ← (1−u)·z + u·v_self. */
+    public static final String ATTN_IDENTITY_MIX = "attn_identity_mix";
+    /** float [B, V] (last position) or [B, S, V] (every position, evaluation graphs). */
+    public static final String LOGITS = "logits";
+
+    /** float [slots, K, maxLength, Dh]: passed as input and as pinned output, updated in place. */
+    public static String pastKey(int layer) {
+        return "past_key_" + layer;
+    }
+
+    public static String pastValue(int layer) {
+        return "past_value_" + layer;
+    }
+
+    public static String presentKey(int layer) {
+        return "present_key_" + layer;
+    }
+
+    public static String presentValue(int layer) {
+        return "present_value_" + layer;
+    }
+}

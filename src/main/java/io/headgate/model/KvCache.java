@@ -1,0 +1,68 @@
+package io.headgate.model;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+
+/**
+ * The static KV cache Headgate owns: per layer one direct buffer of keys and one of values, each
+ * [slots, kvHeads, maxLength, headDim] fp32. A stream owns a slot; a run over slots
+ * [first, first + rows) sees a zero-copy view, and the graph writes new keys and values in place.
+ */
+public final class KvCache {
+
+    private final int slots;
+    private final int slotFloats;
+    private final FloatBuffer[] keys, values;
+    private final long[] slotShape;
+
+    public KvCache(BundleManifest manifest, int slots) {
+        var d = manifest.dimensions();
+        if (slots <= 0) throw new IllegalArgumentException("slots must be positive");
+        long perSlot = (long) d.kvHeads() * manifest.maxLength() * d.headDim();
+        if (perSlot * slots * 4 > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a cache of " + slots + " slots x " + manifest.maxLength()
+                    + " positions exceeds 2 GiB per layer; use fewer slots or a shorter max length");
+        }
+        this.slots = slots;
+        this.slotFloats = (int) perSlot;
+        this.slotShape = new long[]{d.kvHeads(), manifest.maxLength(), d.headDim()};
+        this.keys = new FloatBuffer[d.layers()];
+        this.values = new FloatBuffer[d.layers()];
+        for (int l = 0; l < d.layers(); l++) {
+            keys[l] = allocate(slots * slotFloats);
+            values[l] = allocate(slots * slotFloats);
+        }
+    }
+
+    private static FloatBuffer allocate(int floats) {
+        return ByteBuffer.allocateDirect(floats * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    public int slots() {
+        return slots;
+    }
+
+    public int layers() {
+        return keys.length;
+    }
+
+    FloatBuffer keys(int layer, int firstSlot, int rows) {
+        return view(keys[layer], firstSlot, rows);
+    }
+
+    FloatBuffer values(int layer, int firstSlot, int rows) {
+        return view(values[layer], firstSlot, rows);
+    }
+
+    private FloatBuffer view(FloatBuffer buffer, int firstSlot, int rows) {
+        if (firstSlot < 0 || rows <= 0 || firstSlot + rows > slots) {
+            throw new IndexOutOfBoundsException("slots " + firstSlot + ".." + (firstSlot + rows) + " of " + slots);
+        }
+        return buffer.slice(firstSlot * slotFloats, rows * slotFloats);
+    }
+
+    long[] shape(int rows) {
+        return new long[]{rows, slotShape[0], slotShape[1], slotShape[2]};
+    }
+}
