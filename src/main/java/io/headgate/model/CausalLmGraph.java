@@ -51,6 +51,7 @@ public final class CausalLmGraph implements AutoCloseable {
     private LongBuffer ids = LongBuffer.allocate(0);
     private IntBuffer seqlens = IntBuffer.allocate(0);
     private FloatBuffer logits = FloatBuffer.allocate(0);
+    private boolean closed;
 
     private CausalLmGraph(BundleManifest manifest, OrtSession session) {
         this.manifest = manifest;
@@ -156,7 +157,8 @@ public final class CausalLmGraph implements AutoCloseable {
     }
 
     @Override
-    public void close() throws OrtException {
-        session.close();
+    public synchronized void close() throws OrtException {
+        if (!closed) session.close();
+        closed = true;
     }
 }

@@ -15,6 +15,7 @@ public final class KvCache {
     private final int slotFloats;
     private final FloatBuffer[] keys, values;
     private final long[] slotShape;
+    private FloatBuffer scratch;
 
     public KvCache(BundleManifest manifest, int slots) {
         var d = manifest.dimensions();
@@ -60,6 +61,36 @@ public final class KvCache {
             throw new IndexOutOfBoundsException("slots " + firstSlot + ".." + (firstSlot + rows) + " of " + slots);
         }
         return buffer.slice(firstSlot * slotFloats, rows * slotFloats);
+    }
+
+    /** Copies the first {@code length} positions of slot {@code from} into slot {@code to}, every layer. */
+    public void move(int from, int to, int length) {
+        if (from == to) return;
+        for (int l = 0; l < keys.length; l++) {
+            copyPositions(keys[l], from, keys[l], to, length);
+            copyPositions(values[l], from, values[l], to, length);
+        }
+    }
+
+    /** Exchanges two slots' first {@code lengthA} / {@code lengthB} positions, every layer. */
+    public void swap(int a, int b, int lengthA, int lengthB) {
+        if (a == b) return;
+        if (scratch == null) scratch = allocate(slotFloats);
+        for (int l = 0; l < keys.length; l++) {
+            for (FloatBuffer buffer : new FloatBuffer[]{keys[l], values[l]}) {
+                copyPositions(buffer, a, scratch, 0, lengthA);
+                copyPositions(buffer, b, buffer, a, lengthB);
+                copyPositions(scratch, 0, buffer, b, lengthA);
+            }
+        }
+    }
+
+    private void copyPositions(FloatBuffer src, int srcSlot, FloatBuffer dst, int dstSlot, int length) {
+        int headFloats = (int) (slotShape[1] * slotShape[2]);
+        int used = length * (int) slotShape[2];
+        for (int h = 0; h < slotShape[0]; h++) {
+            dst.put(dstSlot * slotFloats + h * headFloats, src, srcSlot * slotFloats + h * headFloats, used);
+        }
     }
 
     long[] shape(int rows) {

@@ -1,0 +1,244 @@
+package io.headgate.api;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.headgate.api.v1.Ack;
+import io.headgate.api.v1.GenerateEvent;
+import io.headgate.api.v1.GenerateRequest;
+import io.headgate.api.v1.Start;
+import io.headgate.api.v1.Steer;
+import io.headgate.engine.Rejection;
+import io.headgate.engine.Stream;
+import io.headgate.engine.StreamEvent;
+import io.headgate.engine.StreamSink;
+import io.headgate.engine.lm.LmRequest;
+import io.headgate.engine.lm.SamplingParams;
+import io.headgate.model.BundleManifest;
+import io.headgate.server.HeadgateConfig;
+import io.headgate.server.LoadedModel;
+import io.headgate.server.ModelHost;
+import io.headgate.steer.Steering;
+import io.headgate.steer.SteeringResolver;
+import io.smallrye.mutiny.subscription.MultiEmitter;
+
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One Generate call: validates the client's messages in order (Start once, then Steer and Ack),
+ * hands the stream to its model's scheduler and relays the stream's events to the client.
+ * A bad Start fails the call; a bad Steer is answered with SteeringRejected and the stream goes on.
+ */
+final class GenerateCall implements StreamSink {
+
+    private final MultiEmitter<? super GenerateEvent> emitter;
+    private final ModelHost models;
+    private final SteeringResolver resolver;
+    private final HeadgateConfig.Engine limits;
+
+    private boolean started;
+    // read without the lock by termination callbacks, which may run on the scheduler thread while it
+    // holds the stream's lock (taking ours there could deadlock against a Steer being rejected)
+    private volatile LoadedModel model;
+    private volatile Stream stream;
+    private long inlineCount;
+
+    GenerateCall(MultiEmitter<? super GenerateEvent> emitter, ModelHost models, SteeringResolver resolver, HeadgateConfig.Engine limits) {
+        this.emitter = emitter;
+        this.models = models;
+        this.resolver = resolver;
+        this.limits = limits;
+    }
+
+    synchronized void onRequest(GenerateRequest request) {
+        if (emitter.isCancelled()) return;
+        try {
+            switch (request.getKindCase()) {
+                case START -> {
+                    if (started) throw Errors.precondition("start", "this call has already started a stream; send Start once per call");
+                    started = true;
+                    start(request.getStart());
+                }
+                case STEER -> {
+                    if (!started) throw Errors.precondition("steer", "send Start before Steer");
+                    steer(request.getSteer());
+                }
+                case ACK -> {
+                    if (!started) throw Errors.precondition("ack", "send Start before Ack");
+                    ack(request.getAck());
+                }
+                case KIND_NOT_SET -> throw Errors.invalid("request", "set one of start, steer or ack");
+            }
+        } catch (StatusRuntimeException e) {
+            end(e);
+        } catch (Rejection e) {
+            end(Errors.of(e));
+        } catch (RuntimeException e) {
+            end(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+        }
+    }
+
+    /** The client half-closed: the stream runs on to its end; a call that never started has nothing to do. */
+    synchronized void onRequestsEnd() {
+        if (!started) end(Errors.precondition("start", "the request stream ended before a Start"));
+    }
+
+    void onRequestsFailed(Throwable t) {
+        onTermination();
+    }
+
+    /** The response stream ended: finished, failed or cancelled by the client. */
+    void onTermination() {
+        Stream s = stream;
+        if (s != null) model.scheduler().cancel(s);
+    }
+
+    private void end(StatusRuntimeException e) {
+        if (stream != null) model.scheduler().cancel(stream);
+        emitter.fail(e);
+    }
+
+    // ------------------------------------------------------------------ Start
+
+    private void start(Start s) {
+        model = readyModel(s.getModel());
+        BundleManifest m = model.manifest();
+        long[] prompt = prompt(s, m);
+        int maxTokens = s.getMaxTokens() == 0 ? limits.defaultMaxTokens() : s.getMaxTokens();
+        if (maxTokens > limits.maxTokensLimit()) {
+            throw Errors.invalid("start.max_tokens", s.getMaxTokens() + " exceeds the limit of " + limits.maxTokensLimit());
+        }
+        List<String> stops = stops(s);
+        SamplingParams sampling = sampling(s);
+        Steering steering = s.hasSteering() ? steering(s.getSteering(), "start.steering") : resolver.identity(m.name(), m.dimensions());
+        Object work;
+        try {
+            work = model.workload().open(new LmRequest(prompt, sampling, maxTokens, stops));
+        } catch (IllegalArgumentException e) {
+            throw Errors.invalid("start.prompt", e.getMessage());
+        }
+        stream = model.scheduler().submit(work, steering, prompt.length, s.getCreditWindow(), this);
+    }
+
+    private LoadedModel readyModel(String name) {
+        if (name.isEmpty()) throw Errors.invalid("start.model", "required; available: " + String.join(", ", models.entries().keySet()));
+        ModelHost.Entry e = models.entry(name);
+        if (e == null) throw Errors.notFound("start.model", "no model '" + name + "'; available: " + String.join(", ", models.entries().keySet()));
+        return switch (e.state()) {
+            case READY -> e.model();
+            case LOADING -> throw Errors.status(Status.UNAVAILABLE, "start.model", "model '" + name + "' is still loading; retry shortly");
+            case FAILED -> throw Errors.status(Status.UNAVAILABLE, "start.model", "model '" + name + "' failed to load: " + e.error());
+        };
+    }
+
+    private long[] prompt(Start s, BundleManifest m) {
+        long[] ids = switch (s.getPromptCase()) {
+            case TEXT -> {
+                if (s.getText().isEmpty()) throw Errors.invalid("start.prompt.text", "empty");
+                if (model.tokenizer() == null) throw Errors.invalid("start.prompt.text", "model '" + m.name() + "' has no tokenizer; send token_ids");
+                yield model.tokenizer().encode(s.getText()).getIds();
+            }
+            case TOKEN_IDS -> {
+                List<Long> list = s.getTokenIds().getIdsList();
+                if (list.isEmpty()) throw Errors.invalid("start.prompt.token_ids", "empty");
+                long[] out = new long[list.size()];
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = list.get(i);
+                    if (out[i] < 0 || out[i] >= m.dimensions().vocabSize()) {
+                        throw Errors.invalid("start.prompt.token_ids[" + i + "]", out[i] + " is outside the vocabulary 0.." + (m.dimensions().vocabSize() - 1));
+                    }
+                }
+                yield out;
+            }
+            case PROMPT_NOT_SET -> throw Errors.invalid("start.prompt", "set text or token_ids");
+        };
+        int limit = Math.min(limits.maxPromptTokens(), m.maxLength() - 1);
+        if (ids.length > limit) {
+            throw Errors.invalid("start.prompt", ids.length + " tokens; model '" + m.name() + "' accepts at most " + limit);
+        }
+        return ids;
+    }
+
+    private List<String> stops(Start s) {
+        if (s.getStopCount() > limits.maxStopStrings()) {
+            throw Errors.invalid("start.stop", s.getStopCount() + " stop strings; at most " + limits.maxStopStrings());
+        }
+        for (int i = 0; i < s.getStopCount(); i++) {
+            String stop = s.getStop(i);
+            if (stop.isEmpty()) throw Errors.invalid("start.stop[" + i + "]", "empty");
+            if (stop.length() > limits.maxStopLength()) throw Errors.invalid("start.stop[" + i + "]", "longer than " + limits.maxStopLength() + " characters");
+        }
+        return s.getStopList();
+    }
+
+    private static SamplingParams sampling(Start s) {
+        if (!s.hasSampling()) return SamplingParams.greedy();
+        var p = s.getSampling();
+        if (!Float.isFinite(p.getTemperature()) || p.getTemperature() < 0) {
+            throw Errors.invalid("start.sampling.temperature", "must be finite and >= 0, got " + p.getTemperature());
+        }
+        if (!(p.getTopP() >= 0 && p.getTopP() <= 1)) throw Errors.invalid("start.sampling.top_p", "must be in [0, 1], got " + p.getTopP());
+        long seed = p.hasSeed() ? p.getSeed() : ThreadLocalRandom.current().nextLong();
+        return new SamplingParams(p.getTemperature(), p.getTopK(), p.getTopP(), seed);
+    }
+
+    /** Resolves a Steering message; {@code field} is where it sat in the request. */
+    private Steering steering(io.headgate.api.v1.Steering s, String field) {
+        BundleManifest m = model.manifest();
+        try {
+            return switch (s.getSourceCase()) {
+                case PROFILE -> {
+                    if (s.getProfile().isEmpty()) throw Errors.invalid(field + ".profile", "empty");
+                    yield resolver.profile(m.name(), m.dimensions(), s.getProfile());
+                }
+                case INLINE -> resolver.inline(ProtoMapping.spec(s.getInline()), m.dimensions(), ++inlineCount);
+                case SOURCE_NOT_SET -> throw Errors.invalid(field, "set profile or inline");
+            };
+        } catch (StatusRuntimeException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            String prefix = s.getSourceCase() == io.headgate.api.v1.Steering.SourceCase.INLINE ? field + ".inline" : field;
+            throw Errors.ofProfile(e, prefix);
+        }
+    }
+
+    // ------------------------------------------------------------------ Steer and Ack
+
+    private void steer(Steer s) {
+        if (stream == null) return;
+        Steering next;
+        try {
+            if (!s.hasSteering()) throw Errors.invalid("steer.steering", "required");
+            next = steering(s.getSteering(), "steer.steering");
+        } catch (StatusRuntimeException e) {
+            String description = e.getStatus().getDescription();
+            int colon = description.indexOf(": ");
+            String field = colon > 0 ? description.substring(0, colon) : "steer.steering";
+            String reason = colon > 0 ? description.substring(colon + 2) : description;
+            stream.emit(new StreamEvent.SteeringRejected(field, reason));
+            return;
+        }
+        model.scheduler().steer(stream, next, s.getReprefill());
+    }
+
+    private void ack(Ack a) {
+        if (stream != null) model.scheduler().acknowledge(stream, a.getConsumed());
+    }
+
+    // ------------------------------------------------------------------ StreamSink: engine → client
+
+    @Override
+    public void event(StreamEvent event) {
+        emitter.emit(ProtoMapping.event(event));
+    }
+
+    @Override
+    public void complete() {
+        emitter.complete();
+    }
+
+    @Override
+    public void fail(Throwable error) {
+        emitter.fail(Status.INTERNAL.withDescription("the model step failed: " + error).asRuntimeException());
+    }
+}

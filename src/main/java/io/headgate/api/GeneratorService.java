@@ -1,0 +1,36 @@
+package io.headgate.api;
+
+import io.headgate.api.v1.GenerateEvent;
+import io.headgate.api.v1.GenerateRequest;
+import io.headgate.api.v1.Generator;
+import io.headgate.server.HeadgateConfig;
+import io.headgate.server.ModelHost;
+import io.headgate.steer.SteeringResolver;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.subscription.Cancellable;
+import jakarta.inject.Inject;
+
+/** {@code headgate.v1.Generator}: one bidirectional call per generation. */
+@GrpcService
+public class GeneratorService implements Generator {
+
+    @Inject
+    ModelHost models;
+    @Inject
+    SteeringResolver resolver;
+    @Inject
+    HeadgateConfig config;
+
+    @Override
+    public Multi<GenerateEvent> generate(Multi<GenerateRequest> requests) {
+        return Multi.createFrom().emitter(emitter -> {
+            GenerateCall call = new GenerateCall(emitter, models, resolver, config.engine());
+            Cancellable inbound = requests.subscribe().with(call::onRequest, call::onRequestsFailed, call::onRequestsEnd);
+            emitter.onTermination(() -> {
+                call.onTermination();
+                inbound.cancel();
+            });
+        });
+    }
+}

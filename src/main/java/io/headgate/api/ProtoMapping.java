@@ -1,0 +1,79 @@
+package io.headgate.api;
+
+import io.headgate.api.v1.GenerateEvent;
+import io.headgate.api.v1.Started;
+import io.headgate.api.v1.SteeringApplied;
+import io.headgate.api.v1.SteeringRejected;
+import io.headgate.api.v1.SteeringTag;
+import io.headgate.api.v1.Token;
+import io.headgate.engine.StreamEvent;
+import io.headgate.engine.lm.TokenEvent;
+import io.headgate.steer.HeadBias;
+import io.headgate.steer.HeadGain;
+import io.headgate.steer.HeadMix;
+import io.headgate.steer.Profile;
+import io.headgate.steer.ProfileSpec;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Protobuf ↔ domain: the only place both kinds of type meet. */
+final class ProtoMapping {
+    private ProtoMapping() {
+    }
+
+    static GenerateEvent event(StreamEvent e) {
+        GenerateEvent.Builder b = GenerateEvent.newBuilder();
+        switch (e) {
+            case TokenEvent t -> b.setToken(Token.newBuilder().setIndex(t.index()).setId(t.id()).setText(t.text())
+                    .setLogprob(t.logprob()).setSteering(tag(t.steering())));
+            case StreamEvent.Started s -> b.setStarted(Started.newBuilder().setStreamId(s.streamId())
+                    .setSteering(tag(s.steering())).setPromptTokens(s.promptTokens()).setFollowing(s.following()));
+            case StreamEvent.SteeringApplied a -> b.setSteeringApplied(SteeringApplied.newBuilder().setSteering(tag(a.steering()))
+                    .setFromIndex(a.fromIndex()).setReprefilled(a.reprefilled()).setReason(a.reason()));
+            case StreamEvent.SteeringRejected r -> b.setSteeringRejected(SteeringRejected.newBuilder().setField(r.field()).setReason(r.reason()));
+            case StreamEvent.Finished f -> b.setFinished(io.headgate.api.v1.Finished.newBuilder()
+                    .setReason(io.headgate.api.v1.Finished.Reason.valueOf(f.reason().name()))
+                    .setPromptTokens(f.promptTokens()).setCompletionTokens(f.completionTokens())
+                    .setQueueSeconds(f.queueSeconds()).setTimeToFirstTokenSeconds(f.timeToFirstTokenSeconds())
+                    .setTotalSeconds(f.totalSeconds()).setText(f.text()));
+            default -> throw new IllegalArgumentException("no mapping for " + e.getClass());
+        }
+        return b.build();
+    }
+
+    static SteeringTag tag(io.headgate.steer.SteeringTag t) {
+        return SteeringTag.newBuilder().setProfile(t.profile()).setRevision(t.revision()).build();
+    }
+
+    static ProfileSpec spec(io.headgate.api.v1.ProfileSpec p) {
+        List<HeadGain> gains = new ArrayList<>();
+        p.getGainsList().forEach(g -> gains.add(new HeadGain(g.getLayer(), g.getHead(), g.getGain())));
+        List<HeadBias> biases = new ArrayList<>();
+        p.getBiasesList().forEach(b -> {
+            float[] v = new float[b.getVectorCount()];
+            for (int i = 0; i < v.length; i++) v[i] = b.getVector(i);
+            biases.add(new HeadBias(b.getLayer(), b.getHead(), v));
+        });
+        List<HeadMix> mixes = new ArrayList<>();
+        p.getMixesList().forEach(m -> mixes.add(new HeadMix(m.getLayer(), m.getHead(), m.getMix())));
+        return new ProfileSpec(p.getDescription(), gains, biases, mixes);
+    }
+
+    static io.headgate.api.v1.ProfileSpec spec(ProfileSpec s) {
+        var b = io.headgate.api.v1.ProfileSpec.newBuilder().setDescription(s.description());
+        s.gains().forEach(g -> b.addGains(io.headgate.api.v1.HeadGain.newBuilder().setLayer(g.layer()).setHead(g.head()).setGain(g.gain())));
+        s.biases().forEach(x -> {
+            var hb = io.headgate.api.v1.HeadBias.newBuilder().setLayer(x.layer()).setHead(x.head());
+            for (float f : x.vector()) hb.addVector(f);
+            b.addBiases(hb);
+        });
+        s.mixes().forEach(m -> b.addMixes(io.headgate.api.v1.HeadMix.newBuilder().setLayer(m.layer()).setHead(m.head()).setMix(m.mix())));
+        return b.build();
+    }
+
+    static io.headgate.api.v1.Profile profile(Profile p) {
+        return io.headgate.api.v1.Profile.newBuilder().setModel(p.model()).setName(p.name()).setRevision(p.revision())
+                .setSpec(spec(p.spec())).setCreatedAt(p.createdAt().toString()).build();
+    }
+}

@@ -1,0 +1,121 @@
+package io.headgate.engine;
+
+import io.headgate.steer.Steering;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The engine's meters, named after vLLM's with a {@code headgate_} prefix, labelled by model and
+ * profile (never a stream id or prompt). Latencies are histograms with fixed buckets, so any
+ * percentile can be computed across replicas in Prometheus.
+ */
+public final class EngineMetrics {
+
+    private static final Duration[] LATENCY_BUCKETS = buckets(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
+            1, 2, 5, 10, 30, 60, 120);
+    private static final double[] ROW_BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+
+    private final MeterRegistry registry;
+
+    public EngineMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    /** Meters for tests and tools that run the engine without a server. */
+    public static EngineMetrics detached() {
+        return new EngineMetrics(new SimpleMeterRegistry());
+    }
+
+    private static Duration[] buckets(double... seconds) {
+        Duration[] out = new Duration[seconds.length];
+        for (int i = 0; i < seconds.length; i++) out[i] = Duration.ofNanos((long) (seconds[i] * 1e9));
+        return out;
+    }
+
+    public ModelMeters forModel(String model, Supplier<Number> active, Supplier<Number> waiting) {
+        Gauge.builder("headgate.active.streams", active).description("Streams holding a slot").tag("model", model).register(registry);
+        Gauge.builder("headgate.waiting.streams", waiting).description("Streams queued for a slot").tag("model", model).register(registry);
+        return new ModelMeters(model);
+    }
+
+    /** One model's meters; per-profile meters are created on first use and cached. */
+    public final class ModelMeters {
+        private final String model;
+        private final Map<String, ProfileMeters> byProfile = new ConcurrentHashMap<>();
+        private final Map<String, Timer> stepByPhase = new ConcurrentHashMap<>();
+        private final DistributionSummary batchRows;
+
+        private ModelMeters(String model) {
+            this.model = model;
+            this.batchRows = DistributionSummary.builder("headgate.batch.rows").description("Rows per decode step")
+                    .tag("model", model).serviceLevelObjectives(ROW_BUCKETS).register(registry);
+        }
+
+        private ProfileMeters profile(Steering steering) {
+            return byProfile.computeIfAbsent(steering.metricLabel(), ProfileMeters::new);
+        }
+
+        void firstOutput(Steering s, long nanos) {
+            profile(s).timeToFirstToken.record(nanos, TimeUnit.NANOSECONDS);
+            profile(s).generated.increment();
+        }
+
+        void interOutput(Steering s, long nanos) {
+            profile(s).interToken.record(nanos, TimeUnit.NANOSECONDS);
+            profile(s).generated.increment();
+        }
+
+        void finished(Steering s, long nanos) {
+            profile(s).e2e.record(nanos, TimeUnit.NANOSECONDS);
+        }
+
+        void queued(Steering s, long nanos) {
+            profile(s).queueTime.record(nanos, TimeUnit.NANOSECONDS);
+        }
+
+        void steeringChanged(Steering s) {
+            profile(s).steeringChanges.increment();
+        }
+
+        void step(String phase, long nanos, int rows) {
+            stepByPhase.computeIfAbsent(phase, p -> latency("headgate.step.duration", "Duration of one model step")
+                    .tag("model", model).tag("phase", p).register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+            if (phase.equals("decode")) batchRows.record(rows);
+        }
+
+        private final class ProfileMeters {
+            final Timer timeToFirstToken, interToken, e2e, queueTime;
+            final Counter generated, steeringChanges;
+
+            ProfileMeters(String profile) {
+                timeToFirstToken = timer("headgate.time.to.first.token", "From request to first output", profile);
+                interToken = timer("headgate.inter.token.latency", "Between consecutive outputs of a stream", profile);
+                e2e = timer("headgate.e2e.request.latency", "From request to final event", profile);
+                queueTime = timer("headgate.request.queue.time", "From request to slot", profile);
+                generated = Counter.builder("headgate.generated.tokens").description("Outputs generated")
+                        .tag("model", model).tag("profile", profile).register(registry);
+                steeringChanges = Counter.builder("headgate.steering.changes").description("Steering changes applied to running streams")
+                        .tag("model", model).tag("profile", profile).register(registry);
+            }
+
+            private Timer timer(String name, String description, String profile) {
+                return latency(name, description).tag("model", model).tag("profile", profile).register(registry);
+            }
+        }
+    }
+
+    private static Timer.Builder latency(String name, String description) {
+        return Timer.builder(name).description(description).serviceLevelObjectives(LATENCY_BUCKETS)
+                .minimumExpectedValue(LATENCY_BUCKETS[0]).maximumExpectedValue(LATENCY_BUCKETS[LATENCY_BUCKETS.length - 1]);
+    }
+}

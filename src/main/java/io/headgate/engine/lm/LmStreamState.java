@@ -1,0 +1,27 @@
+package io.headgate.engine.lm;
+
+/**
+ * One language-model stream inside the workload: its tokens (prompt then completion), how many of
+ * them the KV cache holds, and its sampler, detokenizer and stop matcher.
+ */
+final class LmStreamState {
+    final long[] tokens;
+    int length;      // prompt + generated tokens
+    int cached;      // positions in the cache; the token at [cached] is the next step's input
+    final int promptLength;
+    final int maxTokens;
+    final Sampler sampler;
+    final Detokenizer detokenizer;
+    final StopMatcher stops;
+
+    LmStreamState(LmRequest request, int maxLength, Detokenizer detokenizer) {
+        this.tokens = new long[maxLength];
+        System.arraycopy(request.prompt(), 0, tokens, 0, request.prompt().length);
+        this.length = request.prompt().length;
+        this.promptLength = length;
+        this.maxTokens = request.maxTokens();
+        this.sampler = new Sampler(request.sampling());
+        this.detokenizer = detokenizer;
+        this.stops = new StopMatcher(request.stops());
+    }
+}

@@ -1,0 +1,83 @@
+package io.headgate.server;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.util.Map;
+import java.util.Optional;
+
+/** Everything under {@code headgate.*} in application.properties (or HEADGATE_* environment variables). */
+@ConfigMapping(prefix = "headgate")
+public interface HeadgateConfig {
+
+    /** Models by name: {@code headgate.models.parens-lm.path=models/parens-lm}. */
+    Map<String, ModelConfig> models();
+
+    /** Where converted bundles are cached. */
+    @WithDefault(".headgate/bundles")
+    String bundleCache();
+
+    Profiles profiles();
+
+    Admin admin();
+
+    Engine engine();
+
+    interface ModelConfig {
+        /** A checkpoint directory (converted on load, cached) or a bundle directory. */
+        String path();
+
+        /** KV-cache slots: streams decoded together. */
+        @WithDefault("32")
+        int slots();
+
+        /** Positions per slot; 0 takes the checkpoint's (at most 2048). */
+        @WithDefault("0")
+        int maxLength();
+    }
+
+    interface Profiles {
+        /** The registry's directory; it survives restarts. */
+        @WithDefault(".headgate/profiles")
+        String dir();
+
+        /** Profiles installed at start when absent: {@code <dir>/<model>/<name>.json}. */
+        @WithDefault("profiles")
+        String seed();
+
+        /** Largest |gain| and |bias component| a profile may set. */
+        @WithDefault("16")
+        float maxMagnitude();
+    }
+
+    interface Admin {
+        /** Bearer token for the Profiles service; admin RPCs are refused while it is unset. */
+        Optional<String> token();
+    }
+
+    interface Engine {
+        /** Streams that may wait for a slot, per model, before RESOURCE_EXHAUSTED. */
+        @WithDefault("64")
+        int maxWaiting();
+
+        @WithDefault("256")
+        int defaultMaxTokens();
+
+        @WithDefault("4096")
+        int maxTokensLimit();
+
+        /** Prompt tokens accepted (also bounded by the model's max length). */
+        @WithDefault("4096")
+        int maxPromptTokens();
+
+        @WithDefault("16")
+        int maxStopStrings();
+
+        @WithDefault("256")
+        int maxStopLength();
+
+        /** ONNX Runtime intra-op threads per model; 0 lets it choose. */
+        @WithDefault("1")
+        int intraOpThreads();
+    }
+}

@@ -1,0 +1,131 @@
+package io.headgate.server;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.headgate.convert.BundleCache;
+import io.headgate.convert.CheckpointConverter;
+import io.headgate.engine.EngineMetrics;
+import io.headgate.engine.Scheduler;
+import io.headgate.engine.lm.CausalLmWorkload;
+import io.headgate.model.BundleManifest;
+import io.headgate.model.CausalLmGraph;
+import io.headgate.steer.Profile;
+import io.headgate.steer.ProfileRegistry;
+import io.headgate.steer.SteeringResolver;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The configured models: loads each one in the background at start (converting its checkpoint if
+ * the bundle cache has no current conversion), reports its state, and owns its scheduler.
+ */
+@ApplicationScoped
+public class ModelHost {
+
+    private static final Logger LOG = Logger.getLogger(ModelHost.class);
+
+    public enum State { LOADING, READY, FAILED }
+
+    /** A model's state, with its loaded form once ready or the reason it failed. */
+    public record Entry(String name, State state, LoadedModel model, String error) {
+    }
+
+    @Inject
+    HeadgateConfig config;
+    @Inject
+    MeterRegistry meterRegistry;
+    @Inject
+    ProfileRegistry profiles;
+    @Inject
+    SteeringResolver resolver;
+
+    private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    private final CountDownLatch loaded = new CountDownLatch(1);
+    private EngineMetrics metrics;
+
+    void start(@Observes StartupEvent event) {
+        metrics = new EngineMetrics(meterRegistry);
+        config.models().keySet().forEach(name -> entries.put(name, new Entry(name, State.LOADING, null, null)));
+        profiles.subscribe(this::followed);
+        Thread loader = new Thread(this::loadAll, "headgate-model-loader");
+        loader.setDaemon(true);
+        loader.start();
+    }
+
+    private void loadAll() {
+        BundleCache cache = new BundleCache(Path.of(config.bundleCache()), new CheckpointConverter(m -> LOG.info("convert: " + m)));
+        for (var e : new TreeMap<>(config.models()).entrySet()) {
+            String name = e.getKey();
+            try {
+                long t0 = System.nanoTime();
+                LoadedModel model = load(name, e.getValue(), cache);
+                entries.put(name, new Entry(name, State.READY, model, null));
+                LOG.infof("model %s ready in %.1f s: %d slots, max length %d", name, (System.nanoTime() - t0) / 1e9,
+                        model.workload().slots(), model.manifest().maxLength());
+            } catch (Throwable t) {
+                LOG.errorf(t, "model %s failed to load from %s", name, e.getValue().path());
+                entries.put(name, new Entry(name, State.FAILED, null, t.getMessage() == null ? t.toString() : t.getMessage()));
+            }
+        }
+        loaded.countDown();
+    }
+
+    private LoadedModel load(String name, HeadgateConfig.ModelConfig mc, BundleCache cache) throws Exception {
+        Path bundle = cache.bundleFor(Path.of(mc.path()), new CheckpointConverter.Options(true, false, mc.maxLength()));
+        CausalLmGraph graph = CausalLmGraph.load(bundle, new CausalLmGraph.SessionConfig(config.engine().intraOpThreads()));
+        BundleManifest manifest = graph.manifest();
+        HuggingFaceTokenizer tokenizer = manifest.tokenizer() == null ? null
+                : HuggingFaceTokenizer.newInstance(bundle.resolve(manifest.tokenizer()));
+        CausalLmWorkload workload = new CausalLmWorkload(graph, mc.slots(),
+                ids -> tokenizer == null ? "" : tokenizer.decode(ids, true));
+        Scheduler scheduler = new Scheduler(name, workload, new Scheduler.Config(config.engine().maxWaiting()), metrics);
+        return new LoadedModel(name, manifest, tokenizer, workload, scheduler);
+    }
+
+    /** A new revision of a profile: streams following its name move to it. */
+    private void followed(Profile profile) {
+        Entry e = entries.get(profile.model());
+        if (profile.spec() == null || e == null || e.state() != State.READY) return;
+        try {
+            e.model().scheduler().followed(profile.name(), resolver.stored(profile, e.model().manifest().dimensions(), true));
+        } catch (RuntimeException ex) {
+            LOG.warnf("profile %s@%d does not fit model %s: %s", profile.name(), profile.revision(), profile.model(), ex.getMessage());
+        }
+    }
+
+    public Entry entry(String name) {
+        return entries.get(name);
+    }
+
+    public Map<String, Entry> entries() {
+        return new TreeMap<>(entries);
+    }
+
+    /** Waits until every model has loaded or failed. */
+    public boolean awaitLoaded(long timeout, TimeUnit unit) throws InterruptedException {
+        return loaded.await(timeout, unit);
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        for (Entry e : entries.values()) {
+            if (e.state() != State.READY) continue;
+            try {
+                e.model().scheduler().close();
+                if (e.model().tokenizer() != null) e.model().tokenizer().close();
+            } catch (Exception ex) {
+                LOG.warnf(ex, "closing model %s", e.name());
+            }
+        }
+    }
+}

@@ -1,0 +1,388 @@
+package io.headgate.steer;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Persistent, versioned profiles, scoped per model: (model, name) → revisions 1, 2, 3, …
+ *
+ * <p>Each revision is a file {@code <dir>/<model>/<name>/<revision>.json}, written once and never
+ * changed. A write goes to a temp file in the same directory, is fsynced, and is published with a hard
+ * link to its final name; the link fails if that revision already exists, so two writers (threads,
+ * or processes sharing the directory) can never both create the same revision, and a crash leaves at
+ * worst a temp file that is never read. A deletion is a revision too, so numbering stays monotonic.
+ *
+ * <p>Everything is also held in memory, loaded at construction: reads happen on every stream start
+ * and never touch the disk.
+ */
+public final class ProfileRegistry {
+
+    private static final Logger LOG = Logger.getLogger(ProfileRegistry.class);
+    private static final Pattern REVISION_FILE = Pattern.compile("([0-9]{1,18})\\.json");
+    private static final String TEMP_PREFIX = ".tmp-";
+    /** A temp file this old belongs to no live writer (a write takes milliseconds): a crash left it. */
+    private static final Duration ABANDONED_TEMP = Duration.ofMinutes(10);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final Path dir;
+    /** (model, name) → revision → profile; a null spec marks a deletion. Guarded by {@link #index}. */
+    private final Map<Key, NavigableMap<Long, Profile>> histories = new HashMap<>();
+    private final ReentrantReadWriteLock index = new ReentrantReadWriteLock();
+    /** Serialises writers apart from the index lock, so an fsync never blocks readers and listeners hear revisions in order. */
+    private final ReentrantLock writes = new ReentrantLock();
+    private final List<Consumer<Profile>> listeners = new CopyOnWriteArrayList<>();
+
+    private record Key(String model, String name) {
+    }
+
+    public ProfileRegistry(Path dir) throws IOException {
+        this.dir = dir;
+        createDirectory(dir);
+        try (DirectoryStream<Path> models = Files.newDirectoryStream(dir, Files::isDirectory)) {
+            for (Path modelDir : models) {
+                String model = fileName(modelDir);
+                if (!validName(model)) continue;
+                try (DirectoryStream<Path> names = Files.newDirectoryStream(modelDir, Files::isDirectory)) {
+                    for (Path nameDir : names) {
+                        String name = fileName(nameDir);
+                        if (!validName(name)) continue;
+                        NavigableMap<Long, Profile> history = readHistory(model, name, nameDir);
+                        if (!history.isEmpty()) histories.put(new Key(model, name), history);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Stores a new revision of (model, name). {@code expectedRevision} is the current revision: 0 when the
+     * profile does not exist or is deleted. Validates the names, not the spec (callers validate it
+     * against the model). Thread-safe.
+     *
+     * @return the stored profile, with its new revision
+     * @throws StaleRevisionException if the current revision is not {@code expectedRevision}
+     */
+    public Profile put(String model, String name, ProfileSpec spec, long expectedRevision) throws IOException {
+        ProfileValidator.validateModel(model);
+        ProfileValidator.validateName(name);
+        Objects.requireNonNull(spec, "spec");
+        writes.lock();
+        try {
+            Key key = new Key(model, name);
+            long current = currentRevision(model, name);
+            if (current != expectedRevision) throw new StaleRevisionException(model, name, expectedRevision, current);
+            Profile profile = new Profile(model, name, lastRevision(key) + 1, spec, Instant.now());
+            publish(key, profile, expectedRevision);
+            notifyListeners(profile);
+            return profile;
+        } finally {
+            writes.unlock();
+        }
+    }
+
+    /** The latest revision; empty if the profile was never written or its latest revision is a deletion. */
+    public Optional<Profile> latest(String model, String name) {
+        index.readLock().lock();
+        try {
+            NavigableMap<Long, Profile> history = histories.get(new Key(model, name));
+            if (history == null) return Optional.empty();
+            Profile last = history.lastEntry().getValue();
+            return last.deleted() ? Optional.empty() : Optional.of(last);
+        } finally {
+            index.readLock().unlock();
+        }
+    }
+
+    /** A pinned revision, readable even after newer revisions or a deletion; empty if never written or a deletion. */
+    public Optional<Profile> revision(String model, String name, long revision) {
+        index.readLock().lock();
+        try {
+            NavigableMap<Long, Profile> history = histories.get(new Key(model, name));
+            Profile profile = history == null ? null : history.get(revision);
+            return profile == null || profile.deleted() ? Optional.empty() : Optional.of(profile);
+        } finally {
+            index.readLock().unlock();
+        }
+    }
+
+    /** The revision a write must expect: the latest, or 0 if the profile does not exist or is deleted. */
+    public long currentRevision(String model, String name) {
+        return latest(model, name).map(Profile::revision).orElse(0L);
+    }
+
+    /** The latest revision of every profile that is not deleted, of one model ({@code null} or "" for all), sorted by model and name. */
+    public List<Profile> list(String model) {
+        boolean all = model == null || model.isEmpty();
+        List<Profile> profiles = new ArrayList<>();
+        index.readLock().lock();
+        try {
+            histories.forEach((key, history) -> {
+                Profile last = history.lastEntry().getValue();
+                if ((all || key.model().equals(model)) && !last.deleted()) profiles.add(last);
+            });
+        } finally {
+            index.readLock().unlock();
+        }
+        profiles.sort(Comparator.comparing(Profile::model).thenComparing(Profile::name));
+        return profiles;
+    }
+
+    /**
+     * Records a deletion as a new revision, so that a re-created profile continues the numbering and
+     * pinned revisions stay readable.
+     *
+     * @return the revision that records the deletion
+     * @throws ProfileException        ("name") if the profile does not exist or is already deleted
+     * @throws StaleRevisionException if the current revision is not {@code expectedRevision}
+     */
+    public long delete(String model, String name, long expectedRevision) throws IOException {
+        writes.lock();
+        try {
+            Key key = new Key(model, name);
+            long current = currentRevision(model, name);
+            if (current == 0) {
+                throw new ProfileException("name", "profile '" + name + "' of model '" + model + "' not found");
+            }
+            if (current != expectedRevision) throw new StaleRevisionException(model, name, expectedRevision, current);
+            Profile deletion = new Profile(model, name, lastRevision(key) + 1, null, Instant.now());
+            publish(key, deletion, expectedRevision);
+            notifyListeners(deletion);
+            return deletion.revision();
+        } finally {
+            writes.unlock();
+        }
+    }
+
+    /**
+     * Calls {@code listener} after every successful put, with the new profile, and every delete, with a
+     * profile whose spec is null. Calls come in revision order on the writing thread; a listener that
+     * throws is logged and does not undo the write.
+     */
+    public void subscribe(Consumer<Profile> listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Installs each {@code <model>/<name>.json} under {@code seeds} (a {@link ProfileSpec} in JSON) whose
+     * (model, name) has never been written; a profile an operator deleted stays deleted.
+     *
+     * @return how many profiles were installed
+     */
+    public int seedFromDirectory(Path seeds) throws IOException {
+        if (!Files.isDirectory(seeds)) return 0;
+        int installed = 0;
+        for (Path modelDir : sortedEntries(seeds)) {
+            if (!Files.isDirectory(modelDir)) continue;
+            for (Path file : sortedEntries(modelDir)) {
+                String fileName = fileName(file);
+                if (!fileName.endsWith(".json") || !Files.isRegularFile(file)) continue;
+                String model = fileName(modelDir);
+                String name = fileName.substring(0, fileName.length() - ".json".length());
+                ProfileSpec spec;
+                try {
+                    ProfileValidator.validateModel(model);
+                    ProfileValidator.validateName(name);
+                    spec = JSON.readValue(Files.readAllBytes(file), ProfileSpec.class);
+                } catch (ProfileException e) {
+                    throw new ProfileException(e.field(), "seed profile " + file + ": " + e.getMessage());
+                } catch (JacksonException e) {
+                    throw new IOException("seed profile " + file + " is not a valid profile: " + e.getOriginalMessage(), e);
+                }
+                if (seed(new Key(model, name), spec)) installed++;
+            }
+        }
+        return installed;
+    }
+
+    /** Installs one seed unless (model, name) was ever written; holding the write lock makes check and write one step. */
+    private boolean seed(Key key, ProfileSpec spec) throws IOException {
+        writes.lock();
+        try {
+            if (lastRevision(key) != 0) return false;
+            put(key.model(), key.name(), spec, 0);
+            return true;
+        } catch (StaleRevisionException e) {
+            return false; // another process sharing the directory wrote it first
+        } finally {
+            writes.unlock();
+        }
+    }
+
+    /** The highest revision number used, deletions included; 0 if never written. */
+    private long lastRevision(Key key) {
+        index.readLock().lock();
+        try {
+            NavigableMap<Long, Profile> history = histories.get(key);
+            return history == null ? 0 : history.lastKey();
+        } finally {
+            index.readLock().unlock();
+        }
+    }
+
+    /** Writes a revision durably and atomically, then adds it to the index. Called holding {@link #writes}. */
+    private void publish(Key key, Profile profile, long expectedRevision) throws IOException {
+        Path nameDir = dir.resolve(key.model()).resolve(key.name());
+        createDirectory(nameDir);
+        byte[] json = JSON.writeValueAsBytes(StoredRevision.of(profile));
+        Path temp = Files.createTempFile(nameDir, TEMP_PREFIX, ".json");
+        try {
+            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                ByteBuffer buffer = ByteBuffer.wrap(json);
+                while (buffer.hasRemaining()) channel.write(buffer);
+                channel.force(true);
+            }
+            try {
+                Files.createLink(nameDir.resolve(profile.revision() + ".json"), temp);
+            } catch (FileAlreadyExistsException e) {
+                // another registry on this directory took the revision: catch up with what it wrote
+                NavigableMap<Long, Profile> history = readHistory(key.model(), key.name(), nameDir);
+                setHistory(key, history);
+                Profile last = history.isEmpty() ? null : history.lastEntry().getValue();
+                long actual = last == null || last.deleted() ? 0 : last.revision();
+                throw new StaleRevisionException(key.model(), key.name(), expectedRevision, actual);
+            }
+            syncDirectory(nameDir);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+        index.writeLock().lock();
+        try {
+            histories.computeIfAbsent(key, k -> new TreeMap<>()).put(profile.revision(), profile);
+        } finally {
+            index.writeLock().unlock();
+        }
+    }
+
+    private void setHistory(Key key, NavigableMap<Long, Profile> history) {
+        index.writeLock().lock();
+        try {
+            if (history.isEmpty()) histories.remove(key);
+            else histories.put(key, history);
+        } finally {
+            index.writeLock().unlock();
+        }
+    }
+
+    private void notifyListeners(Profile profile) {
+        for (Consumer<Profile> listener : listeners) {
+            try {
+                listener.accept(profile);
+            } catch (RuntimeException e) {
+                LOG.warnf(e, "profile listener failed on %s/%s revision %d", profile.model(), profile.name(), profile.revision());
+            }
+        }
+    }
+
+    /** Every published revision of one profile; skips temp files and removes those a crash abandoned. */
+    private static NavigableMap<Long, Profile> readHistory(String model, String name, Path nameDir) throws IOException {
+        NavigableMap<Long, Profile> history = new TreeMap<>();
+        for (Path file : sortedEntries(nameDir)) {
+            String fileName = fileName(file);
+            Matcher revision = REVISION_FILE.matcher(fileName);
+            if (revision.matches()) {
+                Profile profile = readRevision(file);
+                if (!profile.model().equals(model) || !profile.name().equals(name)
+                        || profile.revision() != Long.parseLong(revision.group(1))) {
+                    throw new IOException(file + " holds revision " + profile.revision() + " of " + profile.model()
+                            + "/" + profile.name() + ", not what its path says");
+                }
+                history.put(profile.revision(), profile);
+            } else if (fileName.startsWith(TEMP_PREFIX) && abandoned(file)) {
+                Files.deleteIfExists(file);
+            }
+        }
+        return history;
+    }
+
+    private static Profile readRevision(Path file) throws IOException {
+        try {
+            return JSON.readValue(Files.readAllBytes(file), StoredRevision.class).toProfile();
+        } catch (IOException | RuntimeException e) {
+            // published files are complete by construction, so this is damage from outside: stop rather than serve an older revision
+            throw new IOException("cannot read profile revision " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean abandoned(Path file) {
+        try {
+            return Files.getLastModifiedTime(file).toInstant().isBefore(Instant.now().minus(ABANDONED_TEMP));
+        } catch (IOException e) {
+            return false; // gone already, or unreadable: leave it
+        }
+    }
+
+    private static List<Path> sortedEntries(Path directory) throws IOException {
+        List<Path> entries = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory)) {
+            stream.forEach(entries::add);
+        }
+        entries.sort(Comparator.comparing(ProfileRegistry::fileName));
+        return entries;
+    }
+
+    /** The last path element; zip filesystems end directory names with a slash. */
+    private static String fileName(Path path) {
+        String name = path.getFileName().toString();
+        return name.endsWith("/") ? name.substring(0, name.length() - 1) : name;
+    }
+
+    private static boolean validName(String name) {
+        try {
+            ProfileValidator.validateModel(name);
+            return true;
+        } catch (ProfileException e) {
+            return false;
+        }
+    }
+
+    /** Creates a directory and its missing parents, syncing each parent so the new entry survives a crash. */
+    private static void createDirectory(Path directory) throws IOException {
+        if (Files.isDirectory(directory)) return;
+        Path parent = directory.toAbsolutePath().getParent();
+        if (parent != null) createDirectory(parent);
+        try {
+            Files.createDirectory(directory);
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isDirectory(directory)) throw e;
+            return; // a concurrent writer made it
+        }
+        if (parent != null) syncDirectory(parent);
+    }
+
+    /** Makes a directory's entries (a new link, a new subdirectory) durable; not every platform can. */
+    private static void syncDirectory(Path directory) {
+        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (IOException e) {
+            LOG.debugf("cannot sync directory %s: %s", directory, e);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+package io.headgate.steer;
+
+/**
+ * A resolved steering: what events are tagged with, the compiled control row every step copies,
+ * and the profile name the stream follows (null when pinned, inline or identity).
+ */
+public record Steering(SteeringTag tag, ControlRow row, String follows) {
+    public Steering {
+        if (tag == null || row == null) throw new IllegalArgumentException("steering needs a tag and a row");
+    }
+
+    /** The label metrics use: the profile name, with every inline profile sharing "inline". */
+    public String metricLabel() {
+        return tag.profile();
+    }
+}
