@@ -75,7 +75,7 @@ class ProfileCompilerTest {
     @Test
     void shippedProfilesCompileToWhatTheySay(@TempDir Path dir) throws Exception {
         ProfileRegistry registry = new ProfileRegistry(dir);
-        assertThat(registry.seedFromDirectory(Path.of("profiles"))).isEqualTo(2);
+        assertThat(registry.seedFromDirectory(Path.of("profiles"))).isEqualTo(3);
 
         ProfileSpec boost = registry.latest("parens-lm", "boost-l3").orElseThrow().spec();
         ProfileValidator.validate(boost, DIMS, 8f);

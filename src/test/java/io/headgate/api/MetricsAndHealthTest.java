@@ -1,0 +1,64 @@
+package io.headgate.api;
+
+import io.headgate.api.v1.Steer;
+import io.headgate.testing.GrpcStream;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** After traffic, /q/metrics exposes the engine's metrics with the expected names and labels; health reports the model. */
+@QuarkusTest
+class MetricsAndHealthTest extends GatewayTestBase {
+
+    @TestHTTPResource("/q/metrics")
+    URI metrics;
+
+    @TestHTTPResource("/q/health/ready")
+    URI ready;
+
+    static String get(URI uri) throws Exception {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString()).body();
+        }
+    }
+
+    @Test
+    void metricsAfterTraffic() throws Exception {
+        GrpcStream s = GrpcStream.start(generator, start("{(<[()]([{=").setCreditWindow(1).build());
+        s.nextToken();
+        s.steer(Steer.newBuilder().setSteering(profile("pag-l1")).build());
+        s.ack(1000);
+        s.rest();
+        String text = get(metrics);
+        String labels = "model=\"parens-lm\",profile=\"identity\"";
+        assertThat(text)
+                .contains("headgate_time_to_first_token_seconds_bucket{" + labels)
+                .contains("headgate_inter_token_latency_seconds_bucket{")
+                .contains("headgate_e2e_request_latency_seconds_bucket{")
+                .contains("headgate_request_queue_time_seconds_bucket{" + labels)
+                .contains("headgate_step_duration_seconds_bucket{model=\"parens-lm\",phase=\"decode\"")
+                .contains("headgate_step_duration_seconds_bucket{model=\"parens-lm\",phase=\"prefill\"")
+                .contains("headgate_batch_rows_bucket{model=\"parens-lm\"")
+                .contains("headgate_generated_tokens_total{" + labels)
+                .contains("headgate_active_streams{model=\"parens-lm\"}")
+                .contains("headgate_waiting_streams{model=\"parens-lm\"}")
+                .contains("headgate_steering_changes_total{model=\"parens-lm\",profile=\"pag-l1\"}")
+                .doesNotContain(s.toString());
+        assertThat(text.lines().filter(l -> l.startsWith("headgate_") && l.contains("stream"))
+                .filter(l -> !l.startsWith("headgate_active_streams") && !l.startsWith("headgate_waiting_streams")).toList())
+                .as("no stream id in any label").isEmpty();
+    }
+
+    @Test
+    void readyOnceTheModelIsLoaded() throws Exception {
+        String body = get(ready);
+        assertThat(body).contains("\"status\": \"UP\"").contains("\"parens-lm\": \"ready\"");
+    }
+}
