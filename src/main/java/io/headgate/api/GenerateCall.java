@@ -113,7 +113,7 @@ final class GenerateCall implements StreamSink {
         Steering steering = s.hasSteering() ? steering(s.getSteering(), "start.steering") : resolver.identity(m.name(), m.dimensions());
         Object work;
         try {
-            work = model.workload().open(new LmRequest(prompt, sampling, maxTokens, stops));
+            work = model.workload().open(new LmRequest(prompt, sampling, maxTokens, stops, s.getIgnoreEos()));
         } catch (IllegalArgumentException e) {
             throw Errors.invalid("start.prompt", e.getMessage());
         }
@@ -136,7 +136,9 @@ final class GenerateCall implements StreamSink {
             case TEXT -> {
                 if (s.getText().isEmpty()) throw Errors.invalid("start.prompt.text", "empty");
                 if (model.tokenizer() == null) throw Errors.invalid("start.prompt.text", "model '" + m.name() + "' has no tokenizer; send token_ids");
-                yield model.tokenizer().encode(s.getText()).getIds();
+                long[] encoded = model.tokenizer().encode(s.getText()).getIds();
+                rejectDroppedCharacters(s.getText(), model.tokenizer().decode(encoded, true));
+                yield encoded;
             }
             case TOKEN_IDS -> {
                 List<Long> list = s.getTokenIds().getIdsList();
@@ -157,6 +159,20 @@ final class GenerateCall implements StreamSink {
             throw Errors.invalid("start.prompt", ids.length + " tokens; model '" + m.name() + "' accepts at most " + limit);
         }
         return ids;
+    }
+
+    /**
+     * A tokenizer without an unknown token silently drops characters it cannot encode; refuse such
+     * a prompt rather than generate from a different one. Whitespace is ignored: tokenizers may
+     * normalise it.
+     */
+    private static void rejectDroppedCharacters(String text, String decoded) {
+        String wanted = text.replaceAll("\\s+", ""), got = decoded.replaceAll("\\s+", "");
+        if (wanted.equals(got)) return;
+        StringBuilder missing = new StringBuilder();
+        wanted.codePoints().filter(c -> got.indexOf(c) < 0 && missing.indexOf(Character.toString(c)) < 0)
+                .forEach(missing::appendCodePoint);
+        throw Errors.invalid("start.prompt.text", "the tokenizer cannot encode " + (missing.isEmpty() ? "part of the text" : "'" + missing + "'"));
     }
 
     private List<String> stops(Start s) {

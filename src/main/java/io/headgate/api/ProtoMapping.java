@@ -27,7 +27,7 @@ final class ProtoMapping {
         switch (e) {
             case TokenEvent t -> b.setToken(Token.newBuilder().setIndex(t.index()).setId(t.id()).setText(t.text())
                     .setLogprob(t.logprob()).setSteering(tag(t.steering())));
-            case StreamEvent.Started s -> b.setStarted(Started.newBuilder().setStreamId(s.streamId())
+            case StreamEvent.Started s -> b.setStarted(Started.newBuilder().setStreamId(s.streamId()).setModel(s.model())
                     .setSteering(tag(s.steering())).setPromptTokens(s.promptTokens()).setFollowing(s.following()));
             case StreamEvent.SteeringApplied a -> b.setSteeringApplied(SteeringApplied.newBuilder().setSteering(tag(a.steering()))
                     .setFromIndex(a.fromIndex()).setReprefilled(a.reprefilled()).setReason(a.reason()));

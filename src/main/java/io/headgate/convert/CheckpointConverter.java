@@ -36,7 +36,7 @@ import static io.headgate.model.GraphContract.presentValue;
 public final class CheckpointConverter {
 
     /** Bumped whenever the emitted graph changes, so cached bundles are rebuilt. */
-    public static final String VERSION = "1";
+    public static final String VERSION = "2";
     public static final String GRAPH_FILE = "model.onnx";
     public static final String DATA_FILE = "model.onnx.data";
     public static final String TOKENIZER_FILE = "tokenizer.json";
@@ -47,16 +47,22 @@ public final class CheckpointConverter {
      * @param controls  emit the head control inputs (false: the plain graph, for parity and benchmarks)
      * @param allLogits logits at every position instead of the last (evaluation graphs)
      * @param maxLength positions per cache slot; 0 takes the config's, capped at {@value #DEFAULT_MAX_LENGTH_CAP}
+     * @param concatCache a growing past/present cache instead of the static in-place one (benchmarks)
      */
-    public record Options(boolean controls, boolean allLogits, int maxLength) {
+    public record Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache) {
         public static final Options STEERABLE = new Options(true, false, 0);
 
         public Options {
             if (maxLength < 0) throw new IllegalArgumentException("maxLength must be >= 0");
         }
 
+        public Options(boolean controls, boolean allLogits, int maxLength) {
+            this(controls, allLogits, maxLength, false);
+        }
+
         String tag() {
-            return (controls ? "steerable" : "plain") + (allLogits ? "-all" : "") + (maxLength > 0 ? "-" + maxLength : "");
+            return (controls ? "steerable" : "plain") + (allLogits ? "-all" : "") + (maxLength > 0 ? "-" + maxLength : "")
+                    + (concatCache ? "-concat" : "");
         }
     }
 
@@ -93,7 +99,7 @@ public final class CheckpointConverter {
             }
             try {
                 try (OnnxGraphBuilder builder = new OnnxGraphBuilder(checkpoint.getFileName().toString(), partial.resolve(DATA_FILE))) {
-                    new SteerableLlamaGraph(config, new SteerableLlamaGraph.Options(options.controls(), options.allLogits(), maxLength),
+                    new SteerableLlamaGraph(config, new SteerableLlamaGraph.Options(options.controls(), options.allLogits(), maxLength, options.concatCache()),
                             weights, builder, progress).write();
                     builder.write(partial.resolve(GRAPH_FILE), VERSION, Map.of("headgate.source.sha256", hash));
                 }
@@ -123,7 +129,8 @@ public final class CheckpointConverter {
                 new BundleManifest.Dimensions(c.layers(), c.heads(), c.kvHeads(), c.headDim(), c.hiddenSize(), c.vocabSize()),
                 maxLength,
                 controls,
-                new BundleManifest.CacheLayout("[slots, kv_heads, max_length, head_dim] per layer, updated in place", "float32",
+                new BundleManifest.CacheLayout(!options.concatCache(), options.concatCache() ? "[batch, kv_heads, past, head_dim] in, [batch, kv_heads, past + new, head_dim] out"
+                        : "[slots, kv_heads, max_length, head_dim] per layer, updated in place", "float32",
                         pastKey(0).replace("0", "{layer}"), pastValue(0).replace("0", "{layer}"),
                         presentKey(0).replace("0", "{layer}"), presentValue(0).replace("0", "{layer}")),
                 options.allLogits() ? "all" : "last",

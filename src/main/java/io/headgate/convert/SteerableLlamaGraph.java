@@ -38,8 +38,12 @@ import static io.headgate.model.GraphContract.presentValue;
  */
 final class SteerableLlamaGraph {
 
-    /** controls: emit head_gain/head_bias/attn_identity_mix; allLogits: logits at every position. */
-    record Options(boolean controls, boolean allLogits, int maxLength) {
+    /**
+     * controls: emit head_gain/head_bias/attn_identity_mix; allLogits: logits at every position;
+     * concatCache: past_key [B, K, past, Dh] in, present_key [B, K, past + S, Dh] out, as a PyTorch
+     * export gives (benchmarks only: the runtime uses the static in-place cache).
+     */
+    record Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache) {
         Options {
             if (maxLength <= 0) throw new IllegalArgumentException("maxLength must be positive");
         }
@@ -123,15 +127,17 @@ final class SteerableLlamaGraph {
             g.input(HEAD_BIAS, DataType.FLOAT, "batch", c.layers(), c.heads(), c.headDim());
             g.input(ATTN_IDENTITY_MIX, DataType.FLOAT, "batch", c.layers(), c.heads());
         }
+        Object past = options.concatCache() ? "past_sequence" : max;
+        Object present = options.concatCache() ? "total_sequence" : max;
         for (int l = 0; l < c.layers(); l++) {
-            g.input(pastKey(l), DataType.FLOAT, "batch", c.kvHeads(), max, c.headDim());
-            g.input(pastValue(l), DataType.FLOAT, "batch", c.kvHeads(), max, c.headDim());
+            g.input(pastKey(l), DataType.FLOAT, "batch", c.kvHeads(), past, c.headDim());
+            g.input(pastValue(l), DataType.FLOAT, "batch", c.kvHeads(), past, c.headDim());
         }
         if (options.allLogits()) g.output(LOGITS, DataType.FLOAT, "batch", "sequence", c.vocabSize());
         else g.output(LOGITS, DataType.FLOAT, "batch", c.vocabSize());
         for (int l = 0; l < c.layers(); l++) {
-            g.output(presentKey(l), DataType.FLOAT, "batch", c.kvHeads(), max, c.headDim());
-            g.output(presentValue(l), DataType.FLOAT, "batch", c.kvHeads(), max, c.headDim());
+            g.output(presentKey(l), DataType.FLOAT, "batch", c.kvHeads(), present, c.headDim());
+            g.output(presentValue(l), DataType.FLOAT, "batch", c.kvHeads(), present, c.headDim());
         }
     }
 

@@ -91,7 +91,7 @@ public final class Scheduler implements AutoCloseable {
         }
         String id = model + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
         Stream stream = new Stream(id, work, steering, promptTokens, creditWindow, sink, meters);
-        stream.emit(new StreamEvent.Started(id, steering.tag(), promptTokens, steering.follows() != null));
+        stream.emit(new StreamEvent.Started(id, model, steering.tag(), promptTokens, steering.follows() != null));
         inbox.add(() -> waiting.add(stream));
         return stream;
     }

@@ -5,7 +5,7 @@ import io.headgate.steer.SteeringTag;
 /** What a stream tells its client. The API layer maps these to protobuf; the engine never sees protobuf. */
 public interface StreamEvent {
 
-    record Started(String streamId, SteeringTag steering, int promptTokens, boolean following) implements StreamEvent {
+    record Started(String streamId, String model, SteeringTag steering, int promptTokens, boolean following) implements StreamEvent {
     }
 
     /** A steering change took effect: every output from {@code fromIndex} on is computed under it. */

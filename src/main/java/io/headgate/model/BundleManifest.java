@@ -44,8 +44,12 @@ public record BundleManifest(
         }
     }
 
-    /** Per layer, a static [slots, kvHeads, maxLength, headDim] fp32 buffer for keys and one for values. */
-    public record CacheLayout(String layout, String dtype, String keyInput, String valueInput, String keyOutput, String valueOutput) {
+    /**
+     * How the graph takes its KV cache. In place: per layer a static [slots, kvHeads, maxLength, headDim]
+     * buffer passed as input and pinned output. Otherwise past in, past + new out (benchmarks only).
+     */
+    public record CacheLayout(boolean inPlace, String layout, String dtype, String keyInput, String valueInput, String keyOutput,
+                              String valueOutput) {
     }
 
     /** Where the graph came from: the checkpoint, its model type and content hash, the converter version. */

@@ -61,6 +61,9 @@ public final class CausalLmGraph implements AutoCloseable {
 
     public static CausalLmGraph load(Path bundle, SessionConfig config) throws IOException, OrtException {
         BundleManifest manifest = BundleManifest.read(bundle);
+        if (!manifest.cache().inPlace()) {
+            throw new IllegalArgumentException("bundle " + bundle + " has a concat cache; the runtime needs the in-place one");
+        }
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             if (config.intraOpThreads() > 0) options.setIntraOpNumThreads(config.intraOpThreads());
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);

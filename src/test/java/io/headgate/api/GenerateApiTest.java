@@ -204,6 +204,15 @@ class GenerateApiTest extends GatewayTestBase {
     }
 
     @Test
+    void ignoreEosGeneratesExactlyMaxTokens() throws Exception {
+        List<GenerateEvent> normal = GrpcStream.start(generator, start("((=").setMaxTokens(20).build()).rest();
+        assertThat(normal.getLast().getFinished().getReason()).isEqualTo(io.headgate.api.v1.Finished.Reason.EOS);
+        List<GenerateEvent> forced = GrpcStream.start(generator, start("((=").setMaxTokens(20).setIgnoreEos(true).build()).rest();
+        assertThat(GrpcStream.tokens(forced)).hasSize(20);
+        assertThat(forced.getLast().getFinished().getReason()).isEqualTo(io.headgate.api.v1.Finished.Reason.MAX_TOKENS);
+    }
+
+    @Test
     void shippedProfilesVisiblyChangeTheOutput() throws Exception {
         String prompt = "{(<[()]([{=";
         List<Long> identity = GrpcStream.tokens(GrpcStream.start(generator, start(prompt).build()).rest()).stream().map(Token::getId).toList();

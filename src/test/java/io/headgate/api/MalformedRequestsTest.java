@@ -64,6 +64,7 @@ class MalformedRequestsTest extends GatewayTestBase {
                 c("unknown model", NOT_FOUND, "start.model: no model 'gpt-9'", req(ok().setModel("gpt-9"))),
                 c("no prompt", INVALID, "start.prompt: set text or token_ids", req(Start.newBuilder().setModel(MODEL))),
                 c("empty text", INVALID, "start.prompt.text: empty", req(ok().setText(""))),
+                c("characters the tokenizer cannot encode", INVALID, "start.prompt.text: the tokenizer cannot encode 'xy'", req(ok().setText("(x[y"))),
                 c("empty token ids", INVALID, "start.prompt.token_ids: empty", req(ok().setTokenIds(TokenIds.getDefaultInstance()))),
                 c("token id past the vocabulary", INVALID, "start.prompt.token_ids[1]: 23 is outside",
                         req(ok().setTokenIds(TokenIds.newBuilder().addIds(1).addIds(23)))),

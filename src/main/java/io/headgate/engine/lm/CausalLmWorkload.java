@@ -102,7 +102,7 @@ public final class CausalLmWorkload implements Workload {
     /** Samples the next token from one row of logits, emits it and decides whether the stream ends. */
     private void emitNext(Stream stream, LmStreamState st, FloatBuffer logits, int offset) {
         Sample sample = st.sampler.sample(logits, offset, vocab);
-        if (eos.contains((long) sample.token())) {
+        if (!st.ignoreEos && eos.contains((long) sample.token())) {
             stream.finish(FinishReason.EOS, drain(st));
             return;
         }

@@ -2,11 +2,18 @@ package io.headgate.engine.lm;
 
 import java.util.List;
 
-/** A validated generation request: prompt token ids, sampling, output limit and stop strings. */
-public record LmRequest(long[] prompt, SamplingParams sampling, int maxTokens, List<String> stops) {
+/**
+ * A validated generation request: prompt token ids, sampling, output limit, stop strings, and
+ * whether to run past the end-of-text token (benchmarks measure fixed lengths).
+ */
+public record LmRequest(long[] prompt, SamplingParams sampling, int maxTokens, List<String> stops, boolean ignoreEos) {
     public LmRequest {
         if (prompt.length == 0) throw new IllegalArgumentException("prompt is empty");
         if (maxTokens <= 0) throw new IllegalArgumentException("maxTokens must be positive");
         stops = List.copyOf(stops);
+    }
+
+    public LmRequest(long[] prompt, SamplingParams sampling, int maxTokens, List<String> stops) {
+        this(prompt, sampling, maxTokens, stops, false);
     }
 }

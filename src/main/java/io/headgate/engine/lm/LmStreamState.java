@@ -10,6 +10,7 @@ final class LmStreamState {
     int cached;      // positions in the cache; the token at [cached] is the next step's input
     final int promptLength;
     final int maxTokens;
+    final boolean ignoreEos;
     final Sampler sampler;
     final Detokenizer detokenizer;
     final StopMatcher stops;
@@ -20,6 +21,7 @@ final class LmStreamState {
         this.length = request.prompt().length;
         this.promptLength = length;
         this.maxTokens = request.maxTokens();
+        this.ignoreEos = request.ignoreEos();
         this.sampler = new Sampler(request.sampling());
         this.detokenizer = detokenizer;
         this.stops = new StopMatcher(request.stops());
