@@ -36,7 +36,7 @@ import static io.headgate.model.GraphContract.presentValue;
 public final class CheckpointConverter {
 
     /** Bumped whenever the emitted graph changes, so cached bundles are rebuilt. */
-    public static final String VERSION = "2";
+    public static final String VERSION = "3";
     public static final String GRAPH_FILE = "model.onnx";
     public static final String DATA_FILE = "model.onnx.data";
     public static final String TOKENIZER_FILE = "tokenizer.json";

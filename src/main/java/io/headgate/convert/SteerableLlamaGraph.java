@@ -30,7 +30,7 @@ import static io.headgate.model.GraphContract.presentValue;
  *   per layer l:
  *     h = rmsnorm(x)
  *     z, K_l, V_l = GroupQueryAttention(h·Wq, h·Wk, h·Wv, cache_l)   rotary inside, cache in place
- *     z ← g·((1−u)·z + u·v_self) + b                                   per head, g/u/b rows of layer l
+ *     z ← g·((1−u)·z + u·v_self) + b                                   per head, as a·z + c·v_self + b
  *     x = x + z·Wo
  *     x = x + (silu(rmsnorm(x)·Wg) ⊙ rmsnorm(x)·Wu)·Wd
  *   logits = rmsnorm(x[last])·Wlm                                    (or every position)
@@ -104,9 +104,10 @@ final class SteerableLlamaGraph {
         String sin = g.floats("rope_sin", rope(false), options.maxLength(), c.headDim() / 2);
         String x = g.op("Gather", g.weight("embed_tokens", weights.read("model.embed_tokens.weight"),
                 c.vocabSize(), c.hiddenSize()), INPUT_IDS);
+        LayerControls[] controls = options.controls() ? splitControls() : null;
         for (int l = 0; l < c.layers(); l++) {
             progress.accept("layer " + (l + 1) + "/" + c.layers());
-            x = layer(l, x, cos, sin);
+            x = layer(l, x, cos, sin, controls == null ? null : controls[l]);
         }
         if (!options.allLogits()) {
             x = g.op("Gather", new String[]{x, g.scalarLong("last_position", -1)}, Map.of("axis", 1L));
@@ -154,7 +155,7 @@ final class SteerableLlamaGraph {
         return out;
     }
 
-    private String layer(int l, String x, String cos, String sin) throws IOException {
+    private String layer(int l, String x, String cos, String sin, LayerControls controls) throws IOException {
         String p = "model.layers." + l + ".";
         String h = rmsNorm(x, p + "input_layernorm.weight");
         String q = linear(h, p + "self_attn.q_proj", c.qkvBias());
@@ -171,7 +172,7 @@ final class SteerableLlamaGraph {
         g.nodeNamed(OnnxGraphBuilder.MS_DOMAIN, "GroupQueryAttention",
                 new String[]{q, k, v, pastKey(l), pastValue(l), SEQLENS_K, TOTAL_SEQUENCE_LENGTH, cos, sin},
                 new String[]{z, presentKey(l), presentValue(l)}, attrs);
-        if (options.controls()) z = steer(l, z, v);
+        if (controls != null) z = steer(controls, z, v);
         x = g.op("Add", x, linear(z, p + "self_attn.o_proj", c.outputBias()));
         h = rmsNorm(x, p + "post_attention_layernorm.weight");
         String gate = linear(h, p + "mlp.gate_proj", c.mlpBias());
@@ -180,29 +181,38 @@ final class SteerableLlamaGraph {
         return g.op("Add", x, linear(act, p + "mlp.down_proj", c.mlpBias()));
     }
 
-    /** z ← g·((1−u)·z + u·v_self) + b on each head's output, with layer l's control rows. */
-    private String steer(int l, String attn, String v) throws IOException {
-        int H = c.heads(), Dh = c.headDim();
-        String layer = g.scalarLong("layer_" + l, l);
-        String z = g.op("Reshape", attn, shared("shape_heads", 0, 0, H, Dh));
-        // v_self: each head reads the value vector of its own kv group (GQA) at the same position
-        String vs = g.op("Reshape", v, shared("shape_kv_heads", 0, 0, c.kvHeads(), Dh));
-        long[] group = new long[H];
-        for (int h = 0; h < H; h++) group[h] = h / (H / c.kvHeads());
-        String vSelf = g.op("Gather", new String[]{vs, shared("kv_group_of_head", group)}, Map.of("axis", 2L));
-        String u = perHead(ATTN_IDENTITY_MIX, layer, shared("axes_1_3", 1, 3));
-        String gain = perHead(HEAD_GAIN, layer, shared("axes_1_3", 1, 3));
-        String bias = perHead(HEAD_BIAS, layer, shared("axes_1", 1));
-        String oneMinusU = g.op("Sub", sharedOne(), u);
-        String mixed = g.op("Add", g.op("Mul", oneMinusU, z), g.op("Mul", u, vSelf));
-        String steered = g.op("Add", g.op("Mul", gain, mixed), bias);
-        return g.op("Reshape", steered, shared("shape_hidden", 0, 0, (long) H * Dh));
+    /**
+     * Splits the control inputs into per-layer coefficients once, before the first layer:
+     * z ← g·((1−u)·z + u·v_self) + b is computed as a·z + c·v_self + b with a = g·(1−u), c = g·u.
+     * Heads are viewed as [kv group, head in group] so v_self broadcasts from the group's value
+     * instead of being gathered per head. Identity (g 1, u 0, b 0) gives a = 1, c = 0: z exactly.
+     */
+    private LayerControls[] splitControls() throws IOException {
+        int L = c.layers(), K = c.kvHeads(), G = c.heads() / c.kvHeads(), Dh = c.headDim();
+        String oneMinusU = g.op("Sub", sharedOne(), ATTN_IDENTITY_MIX);
+        String a = g.op("Reshape", g.op("Mul", HEAD_GAIN, oneMinusU), shared("shape_layer_coefficients", 0, L, K, G, 1));
+        String cv = g.op("Reshape", g.op("Mul", HEAD_GAIN, ATTN_IDENTITY_MIX), shared("shape_layer_coefficients", 0, L, K, G, 1));
+        String b = g.op("Reshape", HEAD_BIAS, shared("shape_layer_biases", 0, L, K, G, Dh));
+        Map<String, Object> axis1 = Map.of("axis", 1L);
+        String[] as = g.node("", "Split", new String[]{a}, L, axis1);
+        String[] cs = g.node("", "Split", new String[]{cv}, L, axis1);
+        String[] bs = g.node("", "Split", new String[]{b}, L, axis1);
+        LayerControls[] out = new LayerControls[L];
+        for (int l = 0; l < L; l++) out[l] = new LayerControls(as[l], cs[l], bs[l]);
+        return out;
     }
 
-    /** Layer l's slice of a control input, unsqueezed to broadcast over [B, S, H, Dh]. */
-    private String perHead(String control, String layer, String axes) {
-        String row = g.op("Gather", new String[]{control, layer}, Map.of("axis", 1L));
-        return g.op("Unsqueeze", row, axes);
+    /** Layer l's coefficients: a and c [B, 1, K, G, 1], b [B, 1, K, G, Dh]. */
+    private record LayerControls(String a, String c, String b) {
+    }
+
+    /** a·z + c·v_self + b on each head's output, z and v viewed as [B, S, K, G, Dh] and [B, S, K, 1, Dh]. */
+    private String steer(LayerControls controls, String attn, String v) throws IOException {
+        int K = c.kvHeads(), G = c.heads() / c.kvHeads(), Dh = c.headDim();
+        String z = g.op("Reshape", attn, shared("shape_grouped_heads", 0, 0, K, G, Dh));
+        String vSelf = g.op("Reshape", v, shared("shape_grouped_values", 0, 0, K, 1, Dh));
+        String steered = g.op("Add", g.op("Add", g.op("Mul", controls.a(), z), g.op("Mul", controls.c(), vSelf)), controls.b());
+        return g.op("Reshape", steered, shared("shape_hidden", 0, 0, (long) c.heads() * Dh));
     }
 
     /** An int64 constant written once and shared by every layer. */

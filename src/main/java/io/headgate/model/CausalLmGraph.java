@@ -13,9 +13,7 @@ import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -51,6 +49,8 @@ public final class CausalLmGraph implements AutoCloseable {
     private LongBuffer ids = LongBuffer.allocate(0);
     private IntBuffer seqlens = IntBuffer.allocate(0);
     private FloatBuffer logits = FloatBuffer.allocate(0);
+    private final IntBuffer total1 = direct(1, 4).asIntBuffer();
+    private final TensorViews views = new TensorViews(env);
     private boolean closed;
 
     private CausalLmGraph(BundleManifest manifest, OrtSession session) {
@@ -111,57 +111,66 @@ public final class CausalLmGraph implements AutoCloseable {
         int logitCount = rows * (all ? seqLen : 1) * vocab;
         logits = ensure(logits, logitCount);
 
-        List<OnnxTensor> owned = new ArrayList<>();
+        total1.put(0, total);
+        var d = manifest.dimensions();
+        Map<String, OnnxTensor> inputs = new HashMap<>();
+        Map<String, OnnxValue> pinned = new HashMap<>();
+        // a prompt's [1, S] ids and [1, S, V] logits change shape with every prompt: not worth keeping
+        OnnxTensor promptIds = seqLen > 1 ? OnnxTensor.createTensor(env, ids.slice(0, rows * seqLen), new long[]{rows, seqLen}) : null;
+        OnnxTensor allLogits = seqLen > 1 && all
+                ? OnnxTensor.createTensor(env, logits.slice(0, logitCount), new long[]{rows, seqLen, vocab}) : null;
         try {
-            Map<String, OnnxTensor> inputs = new HashMap<>();
-            Map<String, OnnxValue> pinned = new HashMap<>();
-            inputs.put(INPUT_IDS, track(owned, OnnxTensor.createTensor(env, ids.slice(0, rows * seqLen), new long[]{rows, seqLen})));
-            inputs.put(SEQLENS_K, track(owned, OnnxTensor.createTensor(env, seqlens.slice(0, rows), new long[]{rows})));
-            inputs.put(TOTAL_SEQUENCE_LENGTH, track(owned, OnnxTensor.createTensor(env, total)));
+            inputs.put(INPUT_IDS, promptIds != null ? promptIds : views.view(ids, 0, new long[]{rows, 1}));
+            inputs.put(SEQLENS_K, views.view(seqlens, 0, new long[]{rows}));
+            inputs.put(TOTAL_SEQUENCE_LENGTH, views.view(total1, 0, new long[]{}));
             if (controls != null) {
-                var d = manifest.dimensions();
-                inputs.put(HEAD_GAIN, track(owned, OnnxTensor.createTensor(env, controls.gain(rows), new long[]{rows, d.layers(), d.heads()})));
-                inputs.put(HEAD_BIAS, track(owned, OnnxTensor.createTensor(env, controls.bias(rows), new long[]{rows, d.layers(), d.heads(), d.headDim()})));
-                inputs.put(ATTN_IDENTITY_MIX, track(owned, OnnxTensor.createTensor(env, controls.mix(rows), new long[]{rows, d.layers(), d.heads()})));
+                inputs.put(HEAD_GAIN, views.view(controls.gain(), 0, new long[]{rows, d.layers(), d.heads()}));
+                inputs.put(HEAD_BIAS, views.view(controls.bias(), 0, new long[]{rows, d.layers(), d.heads(), d.headDim()}));
+                inputs.put(ATTN_IDENTITY_MIX, views.view(controls.mix(), 0, new long[]{rows, d.layers(), d.heads()}));
             }
             long[] cacheShape = cache.shape(rows);
+            int offset = cache.offset(firstSlot, rows);
             for (int l = 0; l < cache.layers(); l++) {
-                OnnxTensor k = track(owned, OnnxTensor.createTensor(env, cache.keys(l, firstSlot, rows), cacheShape));
-                OnnxTensor v = track(owned, OnnxTensor.createTensor(env, cache.values(l, firstSlot, rows), cacheShape));
+                OnnxTensor k = views.view(cache.keys(l), offset, cacheShape);
+                OnnxTensor v = views.view(cache.values(l), offset, cacheShape);
                 inputs.put(pastKey(l), k);
                 inputs.put(pastValue(l), v);
                 pinned.put(presentKey(l), k);
                 pinned.put(presentValue(l), v);
             }
-            long[] logitShape = all ? new long[]{rows, seqLen, vocab} : new long[]{rows, vocab};
-            pinned.put(LOGITS, track(owned, OnnxTensor.createTensor(env, logits.slice(0, logitCount), logitShape)));
+            pinned.put(LOGITS, allLogits != null ? allLogits
+                    : views.view(logits, 0, all ? new long[]{rows, 1, vocab} : new long[]{rows, vocab}));
             session.run(inputs, Set.of(), pinned).close();
             return logits.slice(0, logitCount).asReadOnlyBuffer();
         } finally {
-            owned.forEach(OnnxTensor::close);
+            if (promptIds != null) promptIds.close();
+            if (allLogits != null) allLogits.close();
         }
     }
 
-    private static OnnxTensor track(List<OnnxTensor> owned, OnnxTensor t) {
-        owned.add(t);
-        return t;
-    }
-
+    // Buffers grow geometrically: each new buffer strands the tensor views made over the old one.
     private static LongBuffer ensure(LongBuffer b, int n) {
-        return b.capacity() >= n ? b : ByteBuffer.allocateDirect(n * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
+        return b.capacity() >= n ? b : direct(Math.max(n, 2 * b.capacity()), 8).asLongBuffer();
     }
 
     private static IntBuffer ensure(IntBuffer b, int n) {
-        return b.capacity() >= n ? b : ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder()).asIntBuffer();
+        return b.capacity() >= n ? b : direct(Math.max(n, 2 * b.capacity()), 4).asIntBuffer();
     }
 
     private static FloatBuffer ensure(FloatBuffer b, int n) {
-        return b.capacity() >= n ? b : ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        return b.capacity() >= n ? b : direct(Math.max(n, 2 * b.capacity()), 4).asFloatBuffer();
+    }
+
+    private static ByteBuffer direct(int elements, int width) {
+        return ByteBuffer.allocateDirect(elements * width).order(ByteOrder.nativeOrder());
     }
 
     @Override
     public synchronized void close() throws OrtException {
-        if (!closed) session.close();
+        if (!closed) {
+            views.close();
+            session.close();
+        }
         closed = true;
     }
 }

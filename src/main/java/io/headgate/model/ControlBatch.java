@@ -41,15 +41,15 @@ public final class ControlBatch {
         mix.put(row * controls.mix().length, controls.mix());
     }
 
-    FloatBuffer gain(int rows) {
-        return gain.slice(0, rows * dims.layers() * dims.heads());
+    FloatBuffer gain() {
+        return gain;
     }
 
-    FloatBuffer bias(int rows) {
-        return bias.slice(0, rows * dims.layers() * dims.heads() * dims.headDim());
+    FloatBuffer bias() {
+        return bias;
     }
 
-    FloatBuffer mix(int rows) {
-        return mix.slice(0, rows * dims.layers() * dims.heads());
+    FloatBuffer mix() {
+        return mix;
     }
 }

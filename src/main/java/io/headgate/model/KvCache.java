@@ -48,19 +48,20 @@ public final class KvCache {
         return keys.length;
     }
 
-    FloatBuffer keys(int layer, int firstSlot, int rows) {
-        return view(keys[layer], firstSlot, rows);
+    FloatBuffer keys(int layer) {
+        return keys[layer];
     }
 
-    FloatBuffer values(int layer, int firstSlot, int rows) {
-        return view(values[layer], firstSlot, rows);
+    FloatBuffer values(int layer) {
+        return values[layer];
     }
 
-    private FloatBuffer view(FloatBuffer buffer, int firstSlot, int rows) {
+    /** Where slot {@code firstSlot} starts in a layer's buffer, after checking [firstSlot, firstSlot + rows) exists. */
+    int offset(int firstSlot, int rows) {
         if (firstSlot < 0 || rows <= 0 || firstSlot + rows > slots) {
             throw new IndexOutOfBoundsException("slots " + firstSlot + ".." + (firstSlot + rows) + " of " + slots);
         }
-        return buffer.slice(firstSlot * slotFloats, rows * slotFloats);
+        return firstSlot * slotFloats;
     }
 
     /** Copies the first {@code length} positions of slot {@code from} into slot {@code to}, every layer. */

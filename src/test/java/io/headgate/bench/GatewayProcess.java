@@ -128,6 +128,11 @@ final class GatewayProcess implements AutoCloseable {
                     }
                     if (onToken != null) onToken.token(e.getToken().getIndex(), run);
                 }
+                if (e.hasFinished()) {
+                    synchronized (run.requests) {
+                        run.requests.onCompleted(); // half-close, or the client resets the stream (RST_STREAM)
+                    }
+                }
             }
 
             @Override
