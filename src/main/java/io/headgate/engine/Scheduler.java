@@ -24,10 +24,20 @@ public final class Scheduler implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Scheduler.class);
     private static final Runnable WAKE = () -> { };
 
-    /** maxWaiting: streams that may queue for a slot before new ones are refused. */
-    public record Config(int maxWaiting) {
+    /**
+     * @param maxWaiting          streams that may queue for a slot before new ones are refused
+     * @param prefillTokensPerStep prompt tokens admitted per turn while other streams are running (at
+     *                            least one stream is always admitted): bounds how long a burst of
+     *                            new streams stalls the running ones
+     */
+    public record Config(int maxWaiting, int prefillTokensPerStep) {
         public Config {
             if (maxWaiting < 0) throw new IllegalArgumentException("maxWaiting must be >= 0");
+            if (prefillTokensPerStep <= 0) throw new IllegalArgumentException("prefillTokensPerStep must be positive");
+        }
+
+        public Config(int maxWaiting) {
+            this(maxWaiting, 512);
         }
     }
 
@@ -176,8 +186,11 @@ public final class Scheduler implements AutoCloseable {
     }
 
     private void admit() throws Exception {
+        int budget = config.prefillTokensPerStep();
         while (occupied < slots.length && !waiting.isEmpty()) {
+            if (runnable > 0 && budget < waiting.peek().promptTokens()) break; // the rest next turn
             Stream s = waiting.poll();
+            budget -= s.promptTokens();
             pending.decrementAndGet();
             int slot = occupied++;
             slots[slot] = s;

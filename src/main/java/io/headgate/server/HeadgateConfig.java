@@ -63,6 +63,10 @@ public interface HeadgateConfig {
         @WithDefault("256")
         int defaultMaxTokens();
 
+        /** Prompt tokens prefilled per step while other streams decode (at least one stream always). */
+        @WithDefault("512")
+        int prefillTokensPerStep();
+
         @WithDefault("4096")
         int maxTokensLimit();
 

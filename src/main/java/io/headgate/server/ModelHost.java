@@ -89,7 +89,7 @@ public class ModelHost {
                 : HuggingFaceTokenizer.newInstance(bundle.resolve(manifest.tokenizer()));
         CausalLmWorkload workload = new CausalLmWorkload(graph, mc.slots(),
                 ids -> tokenizer == null ? "" : tokenizer.decode(ids, true));
-        Scheduler scheduler = new Scheduler(name, workload, new Scheduler.Config(config.engine().maxWaiting()), metrics);
+        Scheduler scheduler = new Scheduler(name, workload, new Scheduler.Config(config.engine().maxWaiting(), config.engine().prefillTokensPerStep()), metrics);
         return new LoadedModel(name, manifest, tokenizer, workload, scheduler);
     }
 

@@ -27,6 +27,9 @@ import java.util.Set;
  */
 final class BareLoop implements AutoCloseable {
 
+    /** ONNX Runtime intra-op threads, for the bare loops and the gateway alike. */
+    static int threads = 1;
+
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final BundleManifest manifest;
     private final OrtSession session;
@@ -35,7 +38,7 @@ final class BareLoop implements AutoCloseable {
     BareLoop(Path bundle, int rows) throws Exception {
         this.manifest = BundleManifest.read(bundle);
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(1);
+            options.setIntraOpNumThreads(threads);
             this.session = env.createSession(bundle.resolve(manifest.graph()).toString(), options);
         }
         this.rows = rows;

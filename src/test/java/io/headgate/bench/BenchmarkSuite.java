@@ -40,22 +40,29 @@ public final class BenchmarkSuite {
     }
 
     private final int reps;
+    private final String only;
     private final List<String[]> rows = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
 
-    BenchmarkSuite(int reps) {
+    BenchmarkSuite(int reps, String only) {
         this.reps = reps;
+        this.only = only;
     }
 
     public static void main(String[] args) throws Exception {
         int reps = 5;
+        String only = "";
         for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--reps")) reps = Integer.parseInt(args[++i]);
-            else if (args[i].equals("--quick")) reps = 2;
-            else throw new IllegalArgumentException("usage: bench/run [--reps N | --quick]");
+            switch (args[i]) {
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--quick" -> reps = 2;
+                case "--only" -> only = args[++i];
+                case "--threads" -> BareLoop.threads = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("usage: bench/run [--reps N | --quick] [--only graph|gateway] [--threads N]");
+            }
         }
         long t0 = System.nanoTime();
-        new BenchmarkSuite(reps).run();
+        new BenchmarkSuite(reps, only).run();
         System.out.printf("benchmark finished in %.0f s%n", (System.nanoTime() - t0) / 1e9);
         System.exit(0);
     }
@@ -65,9 +72,9 @@ public final class BenchmarkSuite {
         Model large = new Model("bench-llama", BenchCheckpoint.write(WORK.resolve("bench-llama")), 16, 64,
                 BenchCheckpoint.HEADS, BenchCheckpoint.LAYERS, BenchCheckpoint.DH);
         BundleCache cache = new BundleCache(WORK.resolve("bundles"), new CheckpointConverter(m -> { }));
-        for (Model m : List.of(parens, large)) graphComparisons(m, cache);
-        gatewayComparisons(parens, large, cache);
-        report();
+        if (!only.equals("gateway")) for (Model m : List.of(parens, large)) graphComparisons(m, cache);
+        if (!only.equals("graph")) gatewayComparisons(parens, large, cache);
+        if (only.isEmpty()) report();
     }
 
     // ------------------------------------------------------------------ graph level: bare ONNX Runtime loops
@@ -96,15 +103,17 @@ public final class BenchmarkSuite {
 
     // ------------------------------------------------------------------ through the gateway
 
-    void gatewayComparisons(Model parens, Model large, BundleCache cache) throws Exception {
-        Path profiles = WORK.resolve("profiles-" + System.nanoTime());
-        List<String> props = List.of(
+    static List<String> gatewayProperties(Model parens, Model large, int threads) {
+        return List.of(
                 "headgate.models.parens-lm.path=" + parens.checkpoint(), "headgate.models.parens-lm.slots=64",
                 "headgate.models.bench-llama.path=" + large.checkpoint(), "headgate.models.bench-llama.slots=64",
-                "headgate.bundle-cache=" + WORK.resolve("bundles"), "headgate.profiles.dir=" + profiles,
-                "headgate.engine.max-waiting=256");
+                "headgate.bundle-cache=" + WORK.resolve("bundles"), "headgate.profiles.dir=" + WORK.resolve("profiles-" + System.nanoTime()),
+                "headgate.engine.max-waiting=256", "headgate.engine.intra-op-threads=" + threads);
+    }
+
+    void gatewayComparisons(Model parens, Model large, BundleCache cache) throws Exception {
         log("starting the gateway");
-        try (GatewayProcess gw = new GatewayProcess(WORK, props)) {
+        try (GatewayProcess gw = new GatewayProcess(WORK, gatewayProperties(parens, large, BareLoop.threads))) {
             for (Model m : List.of(parens, large)) {
                 Path steerable = cache.bundleFor(m.checkpoint(), CheckpointConverter.Options.STEERABLE);
                 gatewayOverhead(gw, m, steerable);
@@ -115,6 +124,25 @@ public final class BenchmarkSuite {
             memory(gw, large);
             pytorch(gw, large);
         }
+        // with one intra-op thread a model step uses one of the two cores; what a second one buys
+        int threads = BareLoop.threads;
+        BareLoop.threads = 2 * threads;
+        log("starting the gateway with %d intra-op threads", BareLoop.threads);
+        try (GatewayProcess gw = new GatewayProcess(WORK, gatewayProperties(parens, large, BareLoop.threads))) {
+            Path steerable = cache.bundleFor(large.checkpoint(), CheckpointConverter.Options.STEERABLE);
+            Model m = new Model(large.name() + " (" + BareLoop.threads + " threads)", large.checkpoint(), large.promptLength(),
+                    large.tokens(), large.heads(), large.layers(), large.headDim());
+            try (BareLoop bare = new BareLoop(steerable, 1)) {
+                compare("gateway (gRPC, 1 stream) ÷ bare loop, time per token", m, "≤ 1.10",
+                        () -> perToken(gw, start(large, large.tokens(), identity()).build()),
+                        () -> bare.secondsPerStep(large.promptLength(), large.tokens(), false), r -> r <= 1.10);
+            }
+            compare("16 streams ÷ 1 stream (aggregate throughput)", m, "≥ 5",
+                    () -> tokensPerSecond(gw, streams(large, 16, i -> identity())),
+                    () -> tokensPerSecond(gw, streams(large, 1, i -> identity())), r -> r >= 5);
+        } finally {
+            BareLoop.threads = threads;
+        }
     }
 
     void gatewayOverhead(GatewayProcess gw, Model m, Path steerable) throws Exception {
@@ -124,7 +152,41 @@ public final class BenchmarkSuite {
                     () -> perToken(gw, start(m, m.tokens(), identity()).build()),
                     () -> bare.secondsPerStep(m.promptLength(), m.tokens(), false),
                     r -> !m.name().equals("bench-llama") || r <= 1.10);
+            breakdown(gw, m, bare);
         }
+    }
+
+    /**
+     * Where a token's time goes with one stream: the graph alone (bare loop), the engine's step
+     * around it (batch assembly, sampling, detokenizing, emitting: the gateway's own decode-step
+     * histogram) and the rest (scheduling turns, gRPC delivery to the client).
+     */
+    void breakdown(GatewayProcess gw, Model m, BareLoop bare) throws Exception {
+        List<Double> graph = new ArrayList<>(), engine = new ArrayList<>(), delivery = new ArrayList<>();
+        for (int r = 0; r < reps; r++) {
+            double[] before = decodeStepSumCount(gw, m.name());
+            double perToken = perToken(gw, start(m, m.tokens(), identity()).build());
+            double[] after = decodeStepSumCount(gw, m.name());
+            double step = (after[0] - before[0]) / (after[1] - before[1]);
+            double bareStep = bare.secondsPerStep(m.promptLength(), m.tokens(), false);
+            graph.add(bareStep / perToken);
+            engine.add(Math.max(0, step - bareStep) / perToken);
+            delivery.add(Math.max(0, perToken - step) / perToken);
+        }
+        rows.add(new String[]{"breakdown of a token's time, 1 stream", m.name(), String.format(
+                "graph %.0f%%, engine step around it %.0f%%, scheduling + gRPC delivery %.0f%% (medians)",
+                100 * Stats.Spread.of(graph).median(), 100 * Stats.Spread.of(engine).median(), 100 * Stats.Spread.of(delivery).median()), "", ""});
+    }
+
+    /** The gateway's decode-step histogram: [sum of seconds, count]. */
+    static double[] decodeStepSumCount(GatewayProcess gw, String model) throws Exception {
+        double sum = 0, count = 0;
+        String labels = "{model=\"" + model + "\",phase=\"decode\"}";
+        for (String line : gw.get("/q/metrics").split("\n")) {
+            if (line.startsWith("headgate_step_duration_seconds_sum" + labels)) sum = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            if (line.startsWith("headgate_step_duration_seconds_count" + labels)) count = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
+        return new double[]{sum, count};
     }
 
     void batching(GatewayProcess gw, Model m) throws Exception {

@@ -18,8 +18,8 @@ final class Machine {
         } catch (Exception ignored) {
             // not Linux: the JVM's view below still says something
         }
-        return String.format("%d cores (%s), %s, %s %s, Java %s, ONNX Runtime 1.29.0 (CPU, 1 intra-op thread per session)",
+        return String.format("%d cores (%s), %s, %s %s, Java %s, ONNX Runtime 1.29.0 (CPU, %d intra-op thread(s) per session)",
                 Runtime.getRuntime().availableProcessors(), cpu, mem, System.getProperty("os.name"), System.getProperty("os.arch"),
-                System.getProperty("java.version"));
+                System.getProperty("java.version"), BareLoop.threads);
     }
 }
