@@ -35,6 +35,7 @@ final class GenerateCall implements StreamSink {
     private final ModelHost models;
     private final SteeringResolver resolver;
     private final HeadgateConfig.Engine limits;
+    private final double shadowFraction;
 
     private boolean started;
     // read without the lock by termination callbacks, which may run on the scheduler thread while it
@@ -43,11 +44,12 @@ final class GenerateCall implements StreamSink {
     private volatile Stream stream;
     private long inlineCount;
 
-    GenerateCall(MultiEmitter<? super GenerateEvent> emitter, ModelHost models, SteeringResolver resolver, HeadgateConfig.Engine limits) {
+    GenerateCall(MultiEmitter<? super GenerateEvent> emitter, ModelHost models, SteeringResolver resolver, HeadgateConfig config) {
         this.emitter = emitter;
         this.models = models;
         this.resolver = resolver;
-        this.limits = limits;
+        this.limits = config.engine();
+        this.shadowFraction = config.effect().shadowFraction();
     }
 
     synchronized void onRequest(GenerateRequest request) {
@@ -113,11 +115,17 @@ final class GenerateCall implements StreamSink {
         Steering steering = s.hasSteering() ? steering(s.getSteering(), "start.steering") : resolver.identity(m.name(), m.dimensions());
         Object work;
         try {
-            work = model.workload().open(new LmRequest(prompt, sampling, maxTokens, stops, s.getIgnoreEos()));
+            work = model.workload().open(new LmRequest(prompt, sampling, maxTokens, stops, s.getIgnoreEos(), shadow(s)));
         } catch (IllegalArgumentException e) {
             throw Errors.invalid("start.prompt", e.getMessage());
         }
         stream = model.scheduler().submit(work, steering, prompt.length, s.getCreditWindow(), this);
+    }
+
+    /** Asked for: measured and reported on every token; else a sampled fraction measured for metrics only. */
+    private LmRequest.Shadow shadow(Start s) {
+        if (s.getShadow()) return LmRequest.Shadow.REPORTED;
+        return ThreadLocalRandom.current().nextDouble() < shadowFraction ? LmRequest.Shadow.METRICS : LmRequest.Shadow.NONE;
     }
 
     private LoadedModel readyModel(String name) {

@@ -25,7 +25,7 @@ public class GeneratorService implements Generator {
     @Override
     public Multi<GenerateEvent> generate(Multi<GenerateRequest> requests) {
         return Multi.createFrom().emitter(emitter -> {
-            GenerateCall call = new GenerateCall(emitter, models, resolver, config.engine());
+            GenerateCall call = new GenerateCall(emitter, models, resolver, config);
             Cancellable inbound = requests.subscribe().with(call::onRequest, call::onRequestsFailed, call::onRequestsEnd);
             emitter.onTermination(() -> {
                 call.onTermination();

@@ -1,5 +1,6 @@
 package io.headgate.api;
 
+import io.headgate.api.v1.Effect;
 import io.headgate.api.v1.GenerateEvent;
 import io.headgate.api.v1.Started;
 import io.headgate.api.v1.SteeringApplied;
@@ -25,8 +26,12 @@ final class ProtoMapping {
     static GenerateEvent event(StreamEvent e) {
         GenerateEvent.Builder b = GenerateEvent.newBuilder();
         switch (e) {
-            case TokenEvent t -> b.setToken(Token.newBuilder().setIndex(t.index()).setId(t.id()).setText(t.text())
-                    .setLogprob(t.logprob()).setSteering(tag(t.steering())));
+            case TokenEvent t -> {
+                Token.Builder token = Token.newBuilder().setIndex(t.index()).setId(t.id()).setText(t.text())
+                        .setLogprob(t.logprob()).setSteering(tag(t.steering()));
+                if (t.effect() != null) token.setEffect(Effect.newBuilder().setKl(t.effect().kl()).setTop1Changed(t.effect().top1Changed()));
+                b.setToken(token);
+            }
             case StreamEvent.Started s -> b.setStarted(Started.newBuilder().setStreamId(s.streamId()).setModel(s.model())
                     .setSteering(tag(s.steering())).setPromptTokens(s.promptTokens()).setFollowing(s.following()));
             case StreamEvent.SteeringApplied a -> b.setSteeringApplied(SteeringApplied.newBuilder().setSteering(tag(a.steering()))

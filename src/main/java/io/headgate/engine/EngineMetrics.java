@@ -24,6 +24,7 @@ public final class EngineMetrics {
     private static final Duration[] LATENCY_BUCKETS = buckets(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
             1, 2, 5, 10, 30, 60, 120);
     private static final double[] ROW_BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+    private static final double[] KL_BUCKETS = {1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1, 3, 10};
 
     private final MeterRegistry registry;
 
@@ -87,6 +88,12 @@ public final class EngineMetrics {
             profile(s).steeringChanges.increment();
         }
 
+        void effect(Steering s, io.headgate.effect.Effect e) {
+            ProfileMeters p = profile(s);
+            p.interventionKl.record(e.kl());
+            if (e.top1Changed()) p.top1Changed.increment();
+        }
+
         void step(String phase, long nanos, int rows) {
             stepByPhase.computeIfAbsent(phase, p -> latency("headgate.step.duration", "Duration of one model step")
                     .tag("model", model).tag("phase", p).register(registry)).record(nanos, TimeUnit.NANOSECONDS);
@@ -95,7 +102,8 @@ public final class EngineMetrics {
 
         private final class ProfileMeters {
             final Timer timeToFirstToken, interToken, e2e, queueTime;
-            final Counter generated, steeringChanges;
+            final Counter generated, steeringChanges, top1Changed;
+            final DistributionSummary interventionKl;
 
             ProfileMeters(String profile) {
                 timeToFirstToken = timer("headgate.time.to.first.token", "From request to first output", profile);
@@ -105,6 +113,11 @@ public final class EngineMetrics {
                 generated = Counter.builder("headgate.generated.tokens").description("Outputs generated")
                         .tag("model", model).tag("profile", profile).register(registry);
                 steeringChanges = Counter.builder("headgate.steering.changes").description("Steering changes applied to running streams")
+                        .tag("model", model).tag("profile", profile).register(registry);
+                interventionKl = DistributionSummary.builder("headgate.intervention.kl")
+                        .description("KL(steered || un-steered shadow) of each next-token distribution, nats")
+                        .tag("model", model).tag("profile", profile).serviceLevelObjectives(KL_BUCKETS).register(registry);
+                top1Changed = Counter.builder("headgate.intervention.top1.changed").description("Outputs whose most likely token the steering changed")
                         .tag("model", model).tag("profile", profile).register(registry);
             }
 

@@ -113,6 +113,11 @@ public final class Stream {
         emit(event);
     }
 
+    /** Records the measured effect of this stream's steering on one output. */
+    public void recordEffect(io.headgate.effect.Effect effect) {
+        meters.effect(steering, effect);
+    }
+
     public synchronized void emit(StreamEvent event) {
         if (!closed) sink.event(event);
     }

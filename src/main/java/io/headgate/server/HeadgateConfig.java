@@ -23,6 +23,14 @@ public interface HeadgateConfig {
 
     Engine engine();
 
+    Effect effect();
+
+    interface Effect {
+        /** Share of streams given a shadow baseline for the intervention metrics (Start.shadow always gets one). */
+        @WithDefault("0.05")
+        double shadowFraction();
+    }
+
     interface ModelConfig {
         /** A checkpoint directory (converted on load, cached) or a bundle directory. */
         String path();
@@ -34,6 +42,10 @@ public interface HeadgateConfig {
         /** Positions per slot; 0 takes the checkpoint's (at most 2048). */
         @WithDefault("0")
         int maxLength();
+
+        /** Streams that may keep an un-steered shadow row at once (each costs one more KV slot). */
+        @WithDefault("8")
+        int shadowSlots();
     }
 
     interface Profiles {

@@ -87,7 +87,7 @@ public class ModelHost {
         BundleManifest manifest = graph.manifest();
         HuggingFaceTokenizer tokenizer = manifest.tokenizer() == null ? null
                 : HuggingFaceTokenizer.newInstance(bundle.resolve(manifest.tokenizer()));
-        CausalLmWorkload workload = new CausalLmWorkload(graph, mc.slots(),
+        CausalLmWorkload workload = new CausalLmWorkload(graph, mc.slots(), mc.shadowSlots(),
                 ids -> tokenizer == null ? "" : tokenizer.decode(ids, true));
         Scheduler scheduler = new Scheduler(name, workload, new Scheduler.Config(config.engine().maxWaiting(), config.engine().prefillTokensPerStep()), metrics);
         return new LoadedModel(name, manifest, tokenizer, workload, scheduler);

@@ -57,6 +57,23 @@ class MetricsAndHealthTest extends GatewayTestBase {
     }
 
     @Test
+    void aShadowedStreamReportsTheEffectOnEveryTokenAndFeedsTheEffectMetrics() throws Exception {
+        var events = GrpcStream.start(generator, start("{(<[()]([{=").setSteering(profile("pag-l1")).setShadow(true)
+                .setMaxTokens(12).setIgnoreEos(true).build()).rest();
+        var tokens = GrpcStream.tokens(events);
+        assertThat(tokens).hasSize(12).allSatisfy(t -> assertThat(t.hasEffect()).isTrue());
+        assertThat(tokens.stream().mapToDouble(t -> t.getEffect().getKl()).max().orElseThrow()).isGreaterThan(0.01);
+        assertThat(tokens.stream().anyMatch(t -> t.getEffect().getTop1Changed())).isTrue();
+        var plain = GrpcStream.tokens(GrpcStream.start(generator, start("((=").setMaxTokens(3).build()).rest());
+        assertThat(plain).allSatisfy(t -> assertThat(t.hasEffect()).isFalse());
+
+        String text = get(metrics);
+        assertThat(text)
+                .contains("headgate_intervention_kl_bucket{model=\"parens-lm\",profile=\"pag-l1\"")
+                .contains("headgate_intervention_top1_changed_total{model=\"parens-lm\",profile=\"pag-l1\"}");
+    }
+
+    @Test
     void readyOnceTheModelIsLoaded() throws Exception {
         String body = get(ready);
         assertThat(body).contains("\"status\": \"UP\"").contains("\"parens-lm\": \"ready\"");

@@ -61,6 +61,27 @@ public final class ParensLm {
         return new CausalLmWorkload(graph, slots, ParensLm::decode);
     }
 
+    /** Logits after the prompt and after each of {@code continuation} fed in turn, all under one control row. */
+    public static List<float[]> teacherForced(CausalLmGraph graph, long[] prompt, List<Long> continuation, ControlRow row) throws Exception {
+        int vocab = graph.manifest().dimensions().vocabSize();
+        KvCache cache = new KvCache(graph.manifest(), 1);
+        ControlBatch controls = new ControlBatch(graph.manifest().dimensions(), 1);
+        controls.set(0, row);
+        List<float[]> out = new ArrayList<>();
+        FloatBuffer logits = graph.forward(cache, 0, 1, prompt.length, prompt, new int[]{0}, controls);
+        float[] first = new float[vocab];
+        logits.get(0, first);
+        out.add(first);
+        int length = prompt.length;
+        for (long token : continuation) {
+            logits = graph.forward(cache, 0, 1, 1, new long[]{token}, new int[]{length++}, controls);
+            float[] next = new float[vocab];
+            logits.get(0, next);
+            out.add(next);
+        }
+        return out;
+    }
+
     /**
      * Greedy decoding straight on the graph, no scheduler: token i is computed under {@code after}
      * when i >= switchAt, else under {@code before}; stops at EOS (not included) or maxTokens.

@@ -1,5 +1,6 @@
 package io.headgate.engine.lm;
 
+import io.headgate.effect.Effect;
 import io.headgate.engine.Stream;
 import io.headgate.engine.StreamEvent.FinishReason;
 import io.headgate.engine.Workload;
@@ -20,6 +21,10 @@ import java.util.stream.Collectors;
  * Token streaming on a steerable causal LM: each stream owns a KV-cache slot; admission prefills
  * the prompt through a view of that slot, a step feeds every running row its last token in one
  * batch, each row under its own control row, then samples and emits one token per row.
+ *
+ * <p>A stream may also own a shadow row in a second, smaller cache: the same tokens under identity
+ * controls, computed in one extra batch per step before the main one, so each token's steered
+ * distribution can be compared with the un-steered one. Streams without a shadow pay nothing.
  */
 public final class CausalLmWorkload implements Workload {
 
@@ -32,9 +37,20 @@ public final class CausalLmWorkload implements Workload {
     private final Set<Long> eos;
     private final int vocab;
     private final int maxLength;
+    // shadow baselines: compact rows [0, shadows) of their own cache, all under identity controls
+    private final KvCache shadowCache;
+    private final ControlBatch identity;
+    private final Stream[] shadowOwners;
+    private final float[][] baseline;
+    private int shadows;
 
     /** {@code decode}: token ids to text, special tokens skipped (the model's tokenizer). */
     public CausalLmWorkload(CausalLmGraph graph, int slots, Function<long[], String> decode) {
+        this(graph, slots, 0, decode);
+    }
+
+    /** {@code shadowSlots}: how many streams at once may keep an un-steered shadow row. */
+    public CausalLmWorkload(CausalLmGraph graph, int slots, int shadowSlots, Function<long[], String> decode) {
         BundleManifest m = graph.manifest();
         if (!m.steerable()) throw new IllegalArgumentException("bundle " + m.name() + " has no control inputs");
         this.graph = graph;
@@ -46,6 +62,16 @@ public final class CausalLmWorkload implements Workload {
         this.eos = m.eosTokenIds().stream().map(Integer::longValue).collect(Collectors.toUnmodifiableSet());
         this.vocab = m.dimensions().vocabSize();
         this.maxLength = m.maxLength();
+        this.shadowCache = shadowSlots > 0 ? new KvCache(m, shadowSlots) : null;
+        this.identity = new ControlBatch(m.dimensions(), Math.max(1, shadowSlots));
+        for (int i = 0; i < Math.max(1, shadowSlots); i++) identity.set(i, ControlRow.identity(m.dimensions()));
+        this.shadowOwners = new Stream[shadowSlots];
+        this.baseline = new float[shadowSlots][vocab];
+    }
+
+    /** Streams holding a shadow row now. */
+    public int shadowRows() {
+        return shadows;
     }
 
     public BundleManifest manifest() {
@@ -68,14 +94,42 @@ public final class CausalLmWorkload implements Workload {
     @Override
     public void admit(Stream stream, int slot) throws Exception {
         LmStreamState st = stream.work(LmStreamState.class);
+        long[] prompt = Arrays.copyOf(st.tokens, st.length);
+        if (st.shadow != LmRequest.Shadow.NONE && shadows < shadowOwners.length) { // no free shadow row: run without
+            st.shadowSlot = shadows++;
+            shadowOwners[st.shadowSlot] = stream;
+            graph.forward(shadowCache, st.shadowSlot, 1, st.length, prompt, new int[]{0}, identity)
+                    .get(0, baseline[st.shadowSlot]);
+        }
         single.set(0, stream.steering().row());
-        FloatBuffer logits = graph.forward(cache, slot, 1, st.length, Arrays.copyOf(st.tokens, st.length), new int[]{0}, single);
+        FloatBuffer logits = graph.forward(cache, slot, 1, st.length, prompt, new int[]{0}, single);
         st.cached = st.length;
         emitNext(stream, st, logits, 0);
     }
 
+    /**
+     * Advances every shadow row by its stream's next input, keeping the baseline logits. A row whose
+     * stream is paused is computed too (the batch is compact) but not advanced: it writes the keys
+     * and values its real step will write again.
+     */
+    private void stepShadows(List<Stream> rows) throws Exception {
+        boolean anyRunning = false;
+        for (Stream s : rows) anyRunning |= s.work(LmStreamState.class).shadowSlot >= 0;
+        if (!anyRunning) return;
+        long[] input = new long[shadows];
+        int[] past = new int[shadows];
+        for (int j = 0; j < shadows; j++) {
+            LmStreamState st = shadowOwners[j].work(LmStreamState.class);
+            input[j] = st.tokens[st.cached];
+            past[j] = st.cached;
+        }
+        FloatBuffer logits = graph.forward(shadowCache, 0, shadows, 1, input, past, identity);
+        for (int j = 0; j < shadows; j++) logits.get(j * vocab, baseline[j]);
+    }
+
     @Override
     public void step(List<Stream> rows) throws Exception {
+        stepShadows(rows);
         int n = rows.size();
         long[] input = new long[n];
         int[] past = new int[n];
@@ -101,6 +155,11 @@ public final class CausalLmWorkload implements Workload {
 
     /** Samples the next token from one row of logits, emits it and decides whether the stream ends. */
     private void emitNext(Stream stream, LmStreamState st, FloatBuffer logits, int offset) {
+        Effect effect = null;
+        if (st.shadowSlot >= 0) {
+            effect = Effect.between(logits, offset, baseline[st.shadowSlot], vocab);
+            stream.recordEffect(effect);
+        }
         Sample sample = st.sampler.sample(logits, offset, vocab);
         if (!st.ignoreEos && eos.contains((long) sample.token())) {
             stream.finish(FinishReason.EOS, drain(st));
@@ -108,7 +167,8 @@ public final class CausalLmWorkload implements Workload {
         }
         st.tokens[st.length++] = sample.token();
         StopMatcher.Result text = st.stops.push(st.detokenizer.push(sample.token()));
-        stream.emitOutput(new TokenEvent(stream.produced(), sample.token(), text.emit(), sample.logprob(), stream.steering().tag()));
+        stream.emitOutput(new TokenEvent(stream.produced(), sample.token(), text.emit(), sample.logprob(), stream.steering().tag(),
+                st.shadow == LmRequest.Shadow.REPORTED ? effect : null));
         if (text.stopped()) {
             stream.finish(FinishReason.STOP, "");
         } else if (stream.produced() >= st.maxTokens) {
@@ -146,6 +206,19 @@ public final class CausalLmWorkload implements Workload {
     @Override
     public void release(Stream stream, int slot) {
         rowContent[slot] = null;
+        LmStreamState st = stream.work(LmStreamState.class);
+        if (st.shadowSlot < 0) return;
+        int hole = st.shadowSlot, last = --shadows;
+        if (hole != last) { // keep shadow rows compact: the last one moves into the hole
+            Stream moved = shadowOwners[last];
+            LmStreamState ms = moved.work(LmStreamState.class);
+            shadowCache.move(last, hole, ms.cached);
+            shadowOwners[hole] = moved;
+            baseline[hole] = baseline[last].clone();
+            ms.shadowSlot = hole;
+        }
+        shadowOwners[last] = null;
+        st.shadowSlot = -1;
     }
 
     @Override

@@ -11,6 +11,8 @@ final class LmStreamState {
     final int promptLength;
     final int maxTokens;
     final boolean ignoreEos;
+    final LmRequest.Shadow shadow;
+    int shadowSlot = -1; // its row in the workload's shadow cache, when it has one
     final Sampler sampler;
     final Detokenizer detokenizer;
     final StopMatcher stops;
@@ -22,6 +24,7 @@ final class LmStreamState {
         this.promptLength = length;
         this.maxTokens = request.maxTokens();
         this.ignoreEos = request.ignoreEos();
+        this.shadow = request.shadow();
         this.sampler = new Sampler(request.sampling());
         this.detokenizer = detokenizer;
         this.stops = new StopMatcher(request.stops());
