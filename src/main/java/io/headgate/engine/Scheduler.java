@@ -49,9 +49,12 @@ public final class Scheduler implements AutoCloseable {
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
     private final AtomicInteger pending = new AtomicInteger();  // submitted, not yet admitted
     private final AtomicInteger active = new AtomicInteger();   // holding a slot
+    private final java.util.Map<String, Steering> recentSteering = new java.util.concurrent.ConcurrentHashMap<>();
 
     // scheduler thread only
     private final ArrayDeque<Stream> waiting = new ArrayDeque<>();
+    private final ArrayDeque<Stream> background = new ArrayDeque<>(); // admitted only when no live stream waits
+    private int backgroundActive;
     private final Stream[] slots;
     private int runnable, occupied;
 
@@ -101,9 +104,33 @@ public final class Scheduler implements AutoCloseable {
         }
         String id = model + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
         Stream stream = new Stream(id, work, steering, promptTokens, creditWindow, sink, meters);
+        recentSteering.put(steering.metricLabel(), steering);
         stream.emit(new StreamEvent.Started(id, model, steering.tag(), promptTokens, steering.follows() != null));
         inbox.add(() -> waiting.add(stream));
         return stream;
+    }
+
+    /**
+     * Queues an internal, low-priority stream (canary evaluations): admitted only while no live
+     * stream is waiting, into at most a quarter of the slots, and not counted as waiting.
+     */
+    public Stream submitBackground(Object work, Steering steering, int promptTokens, StreamSink sink) {
+        if (!accepting) throw new Rejection(Rejection.Kind.UNAVAILABLE, "", "the server is shutting down");
+        String id = model + "-bg-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+        Stream stream = new Stream(id, work, steering, promptTokens, 0, sink, meters);
+        stream.background = true;
+        inbox.add(() -> background.add(stream));
+        return stream;
+    }
+
+    /** The steerings live streams have used since the last call (the latest of each profile), then forgets them. */
+    public java.util.Collection<Steering> takeRecentSteerings() {
+        java.util.List<Steering> out = new java.util.ArrayList<>();
+        for (String label : java.util.List.copyOf(recentSteering.keySet())) {
+            Steering s = recentSteering.remove(label);
+            if (s != null) out.add(s);
+        }
+        return out;
     }
 
     /** The stream switches to {@code steering} at the first step computed after this call. */
@@ -141,7 +168,7 @@ public final class Scheduler implements AutoCloseable {
     private void loop() {
         while (running) {
             try {
-                runCommands(runnable == 0 && waiting.isEmpty());
+                runCommands(runnable == 0 && waiting.isEmpty() && background.isEmpty());
                 if (!running) break;
                 reap();
                 admit();
@@ -183,21 +210,26 @@ public final class Scheduler implements AutoCloseable {
             pending.decrementAndGet();
             return true;
         });
+        background.removeIf(Stream::cancelled);
     }
 
     private void admit() throws Exception {
         int budget = config.prefillTokensPerStep();
-        while (occupied < slots.length && !waiting.isEmpty()) {
-            if (runnable > 0 && budget < waiting.peek().promptTokens()) break; // the rest next turn
-            Stream s = waiting.poll();
+        while (occupied < slots.length) {
+            ArrayDeque<Stream> queue = !waiting.isEmpty() ? waiting
+                    : !background.isEmpty() && backgroundActive < Math.max(1, slots.length / 4) ? background : null;
+            if (queue == null) break;
+            if (runnable > 0 && budget < queue.peek().promptTokens()) break; // the rest next turn
+            Stream s = queue.poll();
             budget -= s.promptTokens();
-            pending.decrementAndGet();
+            if (s.background) backgroundActive++;
+            else pending.decrementAndGet();
             int slot = occupied++;
             slots[slot] = s;
             s.slot = slot;
             active.incrementAndGet();
             s.admittedNanos = System.nanoTime();
-            meters.queued(s.steering(), s.admittedNanos - s.submittedNanos);
+            if (!s.background) meters.queued(s.steering(), s.admittedNanos - s.submittedNanos);
             Stream.PendingSteering change = s.takePendingSteering();
             if (change != null) apply(s, change, false);
             long t0 = System.nanoTime();
@@ -234,6 +266,7 @@ public final class Scheduler implements AutoCloseable {
 
     private void apply(Stream s, Stream.PendingSteering change, boolean admitted) throws Exception {
         s.applySteering(change.steering());
+        if (!s.background) recentSteering.put(change.steering().metricLabel(), change.steering());
         boolean reprefilled = false;
         if (change.reprefill() && admitted) {
             long t0 = System.nanoTime();
@@ -275,6 +308,7 @@ public final class Scheduler implements AutoCloseable {
         Stream s = slots[i];
         workload.release(s, i);
         s.slot = -1;
+        if (s.background) backgroundActive--;
         slots[i] = null;
         int last = occupied - 1;
         if (i < runnable) {
@@ -309,7 +343,9 @@ public final class Scheduler implements AutoCloseable {
         Runnable command;
         while ((command = inbox.poll()) != null) command.run(); // streams submitted during shutdown
         for (Stream s : waiting) s.finish(StreamEvent.FinishReason.SHUTDOWN, "");
+        for (Stream s : background) s.finish(StreamEvent.FinishReason.SHUTDOWN, "");
         pending.addAndGet(-waiting.size());
         waiting.clear();
+        background.clear();
     }
 }

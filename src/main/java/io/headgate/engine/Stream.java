@@ -29,6 +29,7 @@ public final class Stream {
     private Steering steering;
     private int produced;
     int slot = -1;
+    boolean background; // an internal low-priority stream (canaries)
     final long submittedNanos = System.nanoTime();
     long admittedNanos;
     private long firstOutputNanos;
@@ -104,8 +105,8 @@ public final class Stream {
         long now = System.nanoTime();
         if (produced == 0) {
             firstOutputNanos = now;
-            meters.firstOutput(steering, now - submittedNanos);
-        } else {
+            if (!background) meters.firstOutput(steering, now - submittedNanos);
+        } else if (!background) {
             meters.interOutput(steering, now - lastOutputNanos);
         }
         lastOutputNanos = now;
@@ -115,7 +116,7 @@ public final class Stream {
 
     /** Records the measured effect of this stream's steering on one output. */
     public void recordEffect(io.headgate.effect.Effect effect) {
-        meters.effect(steering, effect);
+        if (!background) meters.effect(steering, effect);
     }
 
     public synchronized void emit(StreamEvent event) {
@@ -130,7 +131,7 @@ public final class Stream {
         double ttft = firstOutputNanos == 0 ? 0 : (firstOutputNanos - submittedNanos) / 1e9;
         sink.event(new StreamEvent.Finished(reason, promptTokens, produced, queue, ttft, (now - submittedNanos) / 1e9, text));
         closed = true;
-        meters.finished(steering, now - submittedNanos);
+        if (!background) meters.finished(steering, now - submittedNanos); // canaries stay out of live latency
         sink.complete();
     }
 

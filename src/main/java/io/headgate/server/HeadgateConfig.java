@@ -29,6 +29,14 @@ public interface HeadgateConfig {
         /** Share of streams given a shadow baseline for the intervention metrics (Start.shadow always gets one). */
         @WithDefault("0.05")
         double shadowFraction();
+
+        /** How often the built-in probe sets run under the identity and every profile in recent use; 0 turns them off. */
+        @WithDefault("5m")
+        java.time.Duration canaryInterval();
+
+        /** Probes per task/depth group in each canary run. */
+        @WithDefault("10")
+        int canaryPerGroup();
     }
 
     interface ModelConfig {

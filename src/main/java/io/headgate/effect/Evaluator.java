@@ -1,0 +1,99 @@
+package io.headgate.effect;
+
+import io.headgate.engine.Scheduler;
+import io.headgate.engine.StreamEvent;
+import io.headgate.engine.StreamSink;
+import io.headgate.engine.lm.CausalLmWorkload;
+import io.headgate.engine.lm.LmRequest;
+import io.headgate.engine.lm.SamplingParams;
+import io.headgate.engine.lm.TokenEvent;
+import io.headgate.steer.Steering;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Scores a profile on labelled probes by running them through the model's own scheduler as
+ * low-priority streams (live traffic first): greedy, and correct when the generated text is
+ * exactly the answer followed by the end of text.
+ */
+public final class Evaluator {
+
+    /** Correct answers in one task/group. */
+    public record GroupResult(String task, String group, int examples, int correct) {
+        public double accuracy() {
+            return examples == 0 ? 0 : (double) correct / examples;
+        }
+    }
+
+    private final Scheduler scheduler;
+    private final CausalLmWorkload workload;
+    private final Function<String, long[]> tokenize;
+
+    public Evaluator(Scheduler scheduler, CausalLmWorkload workload, Function<String, long[]> tokenize) {
+        this.scheduler = scheduler;
+        this.workload = workload;
+        this.tokenize = tokenize;
+    }
+
+    public List<GroupResult> evaluate(Steering steering, List<Probe> probes, Duration timeout) throws Exception {
+        List<CompletableFuture<Boolean>> verdicts = new ArrayList<>();
+        for (Probe p : probes) {
+            long[] prompt = tokenize.apply(p.prompt());
+            Object work = workload.open(new LmRequest(prompt, SamplingParams.greedy(), p.answer().length() + 2, List.of()));
+            Verdict verdict = new Verdict(p.answer());
+            scheduler.submitBackground(work, steering, prompt.length, verdict);
+            verdicts.add(verdict.result);
+        }
+        Map<String, int[]> counts = new LinkedHashMap<>(); // task/group -> examples, correct
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (int i = 0; i < probes.size(); i++) {
+            boolean correct = verdicts.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            int[] c = counts.computeIfAbsent(probes.get(i).task() + "\u0000" + probes.get(i).group(), k -> new int[2]);
+            c[0]++;
+            if (correct) c[1]++;
+        }
+        List<GroupResult> out = new ArrayList<>();
+        counts.forEach((key, c) -> {
+            String[] tg = key.split("\u0000");
+            out.add(new GroupResult(tg[0], tg[1], c[0], c[1]));
+        });
+        return out;
+    }
+
+    /** Collects one probe's text; correct iff it is the answer and the model then ended the text. */
+    private static final class Verdict implements StreamSink {
+        final CompletableFuture<Boolean> result = new CompletableFuture<>();
+        final StringBuilder text = new StringBuilder();
+        final String answer;
+
+        Verdict(String answer) {
+            this.answer = answer;
+        }
+
+        @Override
+        public void event(StreamEvent event) {
+            if (event instanceof TokenEvent t) text.append(t.text());
+            if (event instanceof StreamEvent.Finished f) {
+                text.append(f.text());
+                result.complete(f.reason() == StreamEvent.FinishReason.EOS && text.toString().equals(answer));
+            }
+        }
+
+        @Override
+        public void complete() {
+            result.complete(false); // no-op after Finished
+        }
+
+        @Override
+        public void fail(Throwable error) {
+            result.completeExceptionally(error);
+        }
+    }
+}

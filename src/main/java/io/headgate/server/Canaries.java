@@ -1,0 +1,115 @@
+package io.headgate.server;
+
+import io.headgate.effect.Evaluator;
+import io.headgate.effect.Probe;
+import io.headgate.effect.ProbeSets;
+import io.headgate.steer.Steering;
+import io.headgate.steer.SteeringResolver;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Canary evaluations: at an interval, each model's built-in probe sets run under the identity
+ * profile and every named profile live streams used since the last run, as low-priority streams
+ * of the model's own scheduler; accuracy per task becomes {@code headgate_canary_accuracy}.
+ */
+@ApplicationScoped
+public class Canaries {
+
+    private static final Logger LOG = Logger.getLogger(Canaries.class);
+    /** Every canary run scores the same probes. */
+    public static final long SEED = 20261125;
+
+    @Inject
+    HeadgateConfig config;
+    @Inject
+    ModelHost models;
+    @Inject
+    SteeringResolver resolver;
+    @Inject
+    MeterRegistry registry;
+
+    private final Map<List<String>, AtomicReference<Double>> accuracy = new ConcurrentHashMap<>();
+    private ScheduledExecutorService timer;
+
+    void start(@Observes StartupEvent event) {
+        Duration interval = config.effect().canaryInterval();
+        if (interval.isZero() || interval.isNegative()) return;
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "headgate-canaries");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleWithFixedDelay(this::runAll, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (timer != null) timer.shutdownNow();
+    }
+
+    void runAll() {
+        for (ModelHost.Entry e : models.entries().values()) {
+            if (e.state() != ModelHost.State.READY || ProbeSets.available(e.name()).isEmpty()) continue;
+            LoadedModel m = e.model();
+            Map<String, Steering> steerings = new LinkedHashMap<>();
+            steerings.put(SteeringResolver.IDENTITY, resolver.identity(m.name(), m.manifest().dimensions()));
+            for (Steering s : m.scheduler().takeRecentSteerings()) {
+                if (!s.tag().profile().equals(SteeringResolver.INLINE)) steerings.put(s.metricLabel(), s);
+            }
+            for (Steering s : steerings.values()) {
+                try {
+                    record(m.name(), s.metricLabel(), evaluate(m, s, "", config.effect().canaryPerGroup()));
+                } catch (Exception ex) {
+                    LOG.warnf(ex, "canary for %s under %s failed", m.name(), s.tag());
+                }
+            }
+        }
+    }
+
+    /** One evaluation of a model's probe set(s) under a steering, per task and group. */
+    public List<Evaluator.GroupResult> evaluate(LoadedModel m, Steering steering, String set, int perGroup) throws Exception {
+        List<Probe> probes = ProbeSets.parensLm(set, perGroup, SEED);
+        Evaluator evaluator = new Evaluator(m.scheduler(), m.workload(), text -> m.tokenizer().encode(text).getIds());
+        return evaluator.evaluate(steering, probes, Duration.ofMinutes(10));
+    }
+
+    private void record(String model, String profile, List<Evaluator.GroupResult> results) {
+        Map<String, int[]> byTask = new LinkedHashMap<>();
+        for (Evaluator.GroupResult r : results) {
+            int[] c = byTask.computeIfAbsent(r.task(), k -> new int[2]);
+            c[0] += r.examples();
+            c[1] += r.correct();
+        }
+        byTask.forEach((task, c) -> gauge(model, profile, task).set((double) c[1] / c[0]));
+    }
+
+    private AtomicReference<Double> gauge(String model, String profile, String task) {
+        return accuracy.computeIfAbsent(List.of(model, profile, task), k -> {
+            AtomicReference<Double> value = new AtomicReference<>(Double.NaN);
+            Gauge.builder("headgate.canary.accuracy", value, v -> v.get()).description("Accuracy on the built-in probe set")
+                    .tag("model", model).tag("profile", profile).tag("task", task).register(registry);
+            return value;
+        });
+    }
+
+    /** Runs the canaries now (tests, and an operator who does not want to wait for the interval). */
+    public void runNow() {
+        runAll();
+    }
+}

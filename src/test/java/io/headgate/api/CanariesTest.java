@@ -1,0 +1,53 @@
+package io.headgate.api;
+
+import io.headgate.effect.Probe;
+import io.headgate.effect.ProbeSets;
+import io.headgate.model.CausalLmGraph;
+import io.headgate.server.Canaries;
+import io.headgate.steer.ControlRow;
+import io.headgate.testing.GrpcStream;
+import io.headgate.testing.ParensLm;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/** Canary runs export accuracy per model, profile and task; identity's equals an offline evaluation. */
+@QuarkusTest
+class CanariesTest extends GatewayTestBase {
+
+    @Inject
+    Canaries canaries;
+
+    @TestHTTPResource("/q/metrics")
+    URI metrics;
+
+    @Test
+    void canaryAccuracyForIdentityAndProfilesInUse() throws Exception {
+        GrpcStream.start(generator, start("((=").setSteering(profile("ablate-l3")).build()).rest();
+        canaries.runNow();
+        String text = MetricsAndHealthTest.get(metrics);
+        assertThat(text).contains("headgate_canary_accuracy{model=\"parens-lm\",profile=\"ablate-l3\",task=\"brackets\"}")
+                .contains("headgate_canary_accuracy{model=\"parens-lm\",profile=\"identity\",task=\"addition\"}");
+
+        double exported = text.lines().filter(l -> l.startsWith("headgate_canary_accuracy{model=\"parens-lm\",profile=\"identity\",task=\"brackets\"}"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElseThrow();
+        List<Probe> probes = ProbeSets.parensLm(ProbeSets.BRACKETS, 10, Canaries.SEED);
+        int correct = 0;
+        try (CausalLmGraph graph = ParensLm.graph()) {
+            var identity = ControlRow.identity(graph.manifest().dimensions());
+            for (Probe p : probes) {
+                int max = p.answer().length() + 2;
+                List<Long> out = ParensLm.greedy(graph, ParensLm.encode(p.prompt()), identity, identity, 0, max);
+                if (out.size() < max && ParensLm.decode(out.stream().mapToLong(Long::longValue).toArray()).equals(p.answer())) correct++;
+            }
+        }
+        assertThat(exported).isCloseTo((double) correct / probes.size(), within(1e-9));
+    }
+}
