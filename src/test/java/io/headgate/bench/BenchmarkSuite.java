@@ -108,7 +108,9 @@ public final class BenchmarkSuite {
                 "headgate.models.parens-lm.path=" + parens.checkpoint(), "headgate.models.parens-lm.slots=64",
                 "headgate.models.bench-llama.path=" + large.checkpoint(), "headgate.models.bench-llama.slots=64",
                 "headgate.bundle-cache=" + WORK.resolve("bundles"), "headgate.profiles.dir=" + WORK.resolve("profiles-" + System.nanoTime()),
-                "headgate.engine.max-waiting=256", "headgate.engine.intra-op-threads=" + threads);
+                "headgate.engine.max-waiting=256", "headgate.engine.intra-op-threads=" + threads,
+                // no sampled shadows or canaries: they would add rows to the runs being compared
+                "headgate.effect.shadow-fraction=0", "headgate.effect.canary-interval=0s");
     }
 
     void gatewayComparisons(Model parens, Model large, BundleCache cache) throws Exception {
@@ -203,6 +205,16 @@ public final class BenchmarkSuite {
         compare("16 streams ÷ 1 stream (aggregate throughput)", m, "≥ 5",
                 () -> tokensPerSecond(gw, streams(m, 16, i -> identity())),
                 () -> tokensPerSecond(gw, streams(m, 1, i -> identity())), r -> r >= 5);
+        compare("16 streams, 1 with a shadow baseline ÷ none (throughput)", m, "(one extra row)",
+                () -> tokensPerSecond(gw, withShadow(streams(m, 16, i -> allHeads(m, 0)), 1)),
+                () -> tokensPerSecond(gw, streams(m, 16, i -> allHeads(m, 0))), r -> true);
+    }
+
+    /** The first {@code n} streams ask for a shadow baseline. */
+    static List<Start> withShadow(List<Start> starts, int n) {
+        List<Start> out = new ArrayList<>();
+        for (int i = 0; i < starts.size(); i++) out.add(i < n ? starts.get(i).toBuilder().setShadow(true).build() : starts.get(i));
+        return out;
     }
 
     void scaling(GatewayProcess gw, Model m) throws Exception {
