@@ -67,6 +67,8 @@ public final class CheckpointConverter {
     }
 
     private final Consumer<String> progress;
+    /** How the manifest writes per-layer names. */
+    private static final String LAYER = "{layer}";
 
     public CheckpointConverter(Consumer<String> progress) {
         this.progress = progress;
@@ -131,8 +133,7 @@ public final class CheckpointConverter {
                 controls,
                 new BundleManifest.CacheLayout(!options.concatCache(), options.concatCache() ? "[batch, kv_heads, past, head_dim] in, [batch, kv_heads, past + new, head_dim] out"
                         : "[slots, kv_heads, max_length, head_dim] per layer, updated in place", "float32",
-                        pastKey(0).replace("0", "{layer}"), pastValue(0).replace("0", "{layer}"),
-                        presentKey(0).replace("0", "{layer}"), presentValue(0).replace("0", "{layer}")),
+                        pastKey(LAYER), pastValue(LAYER), presentKey(LAYER), presentValue(LAYER)),
                 options.allLogits() ? "all" : "last",
                 c.bosTokenIds(),
                 c.eosTokenIds(),

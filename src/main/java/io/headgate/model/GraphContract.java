@@ -24,19 +24,19 @@ public final class GraphContract {
     public static final String LOGITS = "logits";
 
     /** float [slots, K, maxLength, Dh]: passed as input and as pinned output, updated in place. */
-    public static String pastKey(int layer) {
+    public static String pastKey(Object layer) {
         return "past_key_" + layer;
     }
 
-    public static String pastValue(int layer) {
+    public static String pastValue(Object layer) {
         return "past_value_" + layer;
     }
 
-    public static String presentKey(int layer) {
+    public static String presentKey(Object layer) {
         return "present_key_" + layer;
     }
 
-    public static String presentValue(int layer) {
+    public static String presentValue(Object layer) {
         return "present_value_" + layer;
     }
 }

@@ -8,7 +8,6 @@ final class LmStreamState {
     final long[] tokens;
     int length;      // prompt + generated tokens
     int cached;      // positions in the cache; the token at [cached] is the next step's input
-    final int promptLength;
     final int maxTokens;
     final boolean ignoreEos;
     final LmRequest.Shadow shadow;
@@ -21,7 +20,6 @@ final class LmStreamState {
         this.tokens = new long[maxLength];
         System.arraycopy(request.prompt(), 0, tokens, 0, request.prompt().length);
         this.length = request.prompt().length;
-        this.promptLength = length;
         this.maxTokens = request.maxTokens();
         this.ignoreEos = request.ignoreEos();
         this.shadow = request.shadow();
