@@ -15,8 +15,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * The engine's meters, named after vLLM's with a {@code headgate_} prefix, labelled by model and
- * profile (never a stream id or prompt). Latencies are histograms with fixed buckets, so any
+ * The engine's meters, named after vLLM's with a {@code headgate_} prefix, labelled by model,
+ * profile and A/B arm ({@code none} outside experiments) — never a stream id or prompt. Latencies are histograms with fixed buckets, so any
  * percentile can be computed across replicas in Prometheus.
  */
 public final class EngineMetrics {
@@ -52,7 +52,7 @@ public final class EngineMetrics {
     /** One model's meters; per-profile meters are created on first use and cached. */
     public final class ModelMeters {
         private final String model;
-        private final Map<String, ProfileMeters> byProfile = new ConcurrentHashMap<>();
+        private final Map<String, Map<String, ProfileMeters>> byArm = new ConcurrentHashMap<>();
         private final Map<String, Timer> stepByPhase = new ConcurrentHashMap<>();
         private final DistributionSummary batchRows;
 
@@ -62,34 +62,37 @@ public final class EngineMetrics {
                     .tag("model", model).serviceLevelObjectives(ROW_BUCKETS).register(registry);
         }
 
-        private ProfileMeters profile(Steering steering) {
-            return byProfile.computeIfAbsent(steering.metricLabel(), ProfileMeters::new);
+        private ProfileMeters meters(Steering steering, String arm) {
+            return byArm.computeIfAbsent(arm, a -> new ConcurrentHashMap<>())
+                    .computeIfAbsent(steering.metricLabel(), profile -> new ProfileMeters(profile, arm));
         }
 
-        void firstOutput(Steering s, long nanos) {
-            profile(s).timeToFirstToken.record(nanos, TimeUnit.NANOSECONDS);
-            profile(s).generated.increment();
+        void firstOutput(Steering s, String arm, long nanos) {
+            ProfileMeters p = meters(s, arm);
+            p.timeToFirstToken.record(nanos, TimeUnit.NANOSECONDS);
+            p.generated.increment();
         }
 
-        void interOutput(Steering s, long nanos) {
-            profile(s).interToken.record(nanos, TimeUnit.NANOSECONDS);
-            profile(s).generated.increment();
+        void interOutput(Steering s, String arm, long nanos) {
+            ProfileMeters p = meters(s, arm);
+            p.interToken.record(nanos, TimeUnit.NANOSECONDS);
+            p.generated.increment();
         }
 
-        void finished(Steering s, long nanos) {
-            profile(s).e2e.record(nanos, TimeUnit.NANOSECONDS);
+        void finished(Steering s, String arm, long nanos) {
+            meters(s, arm).e2e.record(nanos, TimeUnit.NANOSECONDS);
         }
 
-        void queued(Steering s, long nanos) {
-            profile(s).queueTime.record(nanos, TimeUnit.NANOSECONDS);
+        void queued(Steering s, String arm, long nanos) {
+            meters(s, arm).queueTime.record(nanos, TimeUnit.NANOSECONDS);
         }
 
-        void steeringChanged(Steering s) {
-            profile(s).steeringChanges.increment();
+        void steeringChanged(Steering s, String arm) {
+            meters(s, arm).steeringChanges.increment();
         }
 
-        void effect(Steering s, io.headgate.effect.Effect e) {
-            ProfileMeters p = profile(s);
+        void effect(Steering s, String arm, io.headgate.effect.Effect e) {
+            ProfileMeters p = meters(s, arm);
             p.interventionKl.record(e.kl());
             if (e.top1Changed()) p.top1Changed.increment();
         }
@@ -105,24 +108,24 @@ public final class EngineMetrics {
             final Counter generated, steeringChanges, top1Changed;
             final DistributionSummary interventionKl;
 
-            ProfileMeters(String profile) {
-                timeToFirstToken = timer("headgate.time.to.first.token", "From request to first output", profile);
-                interToken = timer("headgate.inter.token.latency", "Between consecutive outputs of a stream", profile);
-                e2e = timer("headgate.e2e.request.latency", "From request to final event", profile);
-                queueTime = timer("headgate.request.queue.time", "From request to slot", profile);
+            ProfileMeters(String profile, String arm) {
+                timeToFirstToken = timer("headgate.time.to.first.token", "From request to first output", profile, arm);
+                interToken = timer("headgate.inter.token.latency", "Between consecutive outputs of a stream", profile, arm);
+                e2e = timer("headgate.e2e.request.latency", "From request to final event", profile, arm);
+                queueTime = timer("headgate.request.queue.time", "From request to slot", profile, arm);
                 generated = Counter.builder("headgate.generated.tokens").description("Outputs generated")
-                        .tag("model", model).tag("profile", profile).register(registry);
+                        .tag("model", model).tag("profile", profile).tag("arm", arm).register(registry);
                 steeringChanges = Counter.builder("headgate.steering.changes").description("Steering changes applied to running streams")
-                        .tag("model", model).tag("profile", profile).register(registry);
+                        .tag("model", model).tag("profile", profile).tag("arm", arm).register(registry);
                 interventionKl = DistributionSummary.builder("headgate.intervention.kl")
                         .description("KL(steered || un-steered shadow) of each next-token distribution, nats")
-                        .tag("model", model).tag("profile", profile).serviceLevelObjectives(KL_BUCKETS).register(registry);
+                        .tag("model", model).tag("profile", profile).tag("arm", arm).serviceLevelObjectives(KL_BUCKETS).register(registry);
                 top1Changed = Counter.builder("headgate.intervention.top1.changed").description("Outputs whose most likely token the steering changed")
-                        .tag("model", model).tag("profile", profile).register(registry);
+                        .tag("model", model).tag("profile", profile).tag("arm", arm).register(registry);
             }
 
-            private Timer timer(String name, String description, String profile) {
-                return latency(name, description).tag("model", model).tag("profile", profile).register(registry);
+            private Timer timer(String name, String description, String profile, String arm) {
+                return latency(name, description).tag("model", model).tag("profile", profile).tag("arm", arm).register(registry);
             }
         }
     }

@@ -23,6 +23,8 @@ public final class Scheduler implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(Scheduler.class);
     private static final Runnable WAKE = () -> { };
+    /** The arm label of streams outside any experiment. */
+    public static final String NO_ARM = "none";
 
     /**
      * @param maxWaiting          streams that may queue for a slot before new ones are refused
@@ -95,6 +97,11 @@ public final class Scheduler implements AutoCloseable {
      * @throws Rejection EXHAUSTED past the waiting bound, UNAVAILABLE while shutting down
      */
     public Stream submit(Object work, Steering steering, int promptTokens, int creditWindow, StreamSink sink) {
+        return submit(work, steering, promptTokens, creditWindow, NO_ARM, sink);
+    }
+
+    /** As {@link #submit(Object, Steering, int, int, StreamSink)}, for a stream assigned to an A/B arm. */
+    public Stream submit(Object work, Steering steering, int promptTokens, int creditWindow, String arm, StreamSink sink) {
         if (!accepting) throw new Rejection(Rejection.Kind.UNAVAILABLE, "", "the server is shutting down");
         int free = Math.max(0, slots.length - active.get());
         if (pending.incrementAndGet() > config.maxWaiting() + free) {
@@ -103,7 +110,7 @@ public final class Scheduler implements AutoCloseable {
                     + " slots busy and " + config.maxWaiting() + " streams waiting; retry later");
         }
         String id = model + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
-        Stream stream = new Stream(id, work, steering, promptTokens, creditWindow, sink, meters);
+        Stream stream = new Stream(id, work, steering, promptTokens, creditWindow, arm, sink, meters);
         recentSteering.put(steering.metricLabel(), steering);
         stream.emit(new StreamEvent.Started(id, model, steering.tag(), promptTokens, steering.follows() != null));
         inbox.add(() -> waiting.add(stream));
@@ -117,7 +124,7 @@ public final class Scheduler implements AutoCloseable {
     public Stream submitBackground(Object work, Steering steering, int promptTokens, StreamSink sink) {
         if (!accepting) throw new Rejection(Rejection.Kind.UNAVAILABLE, "", "the server is shutting down");
         String id = model + "-bg-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
-        Stream stream = new Stream(id, work, steering, promptTokens, 0, sink, meters);
+        Stream stream = new Stream(id, work, steering, promptTokens, 0, NO_ARM, sink, meters);
         stream.background = true;
         inbox.add(() -> background.add(stream));
         return stream;
@@ -229,7 +236,7 @@ public final class Scheduler implements AutoCloseable {
             s.slot = slot;
             active.incrementAndGet();
             s.admittedNanos = System.nanoTime();
-            if (!s.background) meters.queued(s.steering(), s.admittedNanos - s.submittedNanos);
+            if (!s.background) meters.queued(s.steering(), s.arm(), s.admittedNanos - s.submittedNanos);
             Stream.PendingSteering change = s.takePendingSteering();
             if (change != null) apply(s, change, false);
             long t0 = System.nanoTime();
@@ -274,7 +281,7 @@ public final class Scheduler implements AutoCloseable {
             meters.step("reprefill", System.nanoTime() - t0, 1);
             reprefilled = true;
         }
-        meters.steeringChanged(change.steering());
+        if (!s.background) meters.steeringChanged(change.steering(), s.arm());
         s.emit(new StreamEvent.SteeringApplied(change.steering().tag(), s.produced(), reprefilled, change.reason()));
     }
 

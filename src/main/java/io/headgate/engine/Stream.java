@@ -21,6 +21,7 @@ public final class Stream {
     private final EngineMetrics.ModelMeters meters;
     private final int creditWindow;
     private final int promptTokens;
+    private final String arm;
     private final AtomicReference<PendingSteering> pending = new AtomicReference<>();
     private volatile long consumed;
     private volatile boolean cancelled;
@@ -35,9 +36,10 @@ public final class Stream {
     private long firstOutputNanos;
     private long lastOutputNanos;
 
-    Stream(String id, Object work, Steering steering, int promptTokens, int creditWindow, StreamSink sink,
+    Stream(String id, Object work, Steering steering, int promptTokens, int creditWindow, String arm, StreamSink sink,
            EngineMetrics.ModelMeters meters) {
         this.id = id;
+        this.arm = arm;
         this.work = work;
         this.steering = steering;
         this.promptTokens = promptTokens;
@@ -65,6 +67,11 @@ public final class Stream {
 
     public int promptTokens() {
         return promptTokens;
+    }
+
+    /** The A/B arm this stream was assigned to, or "none". */
+    public String arm() {
+        return arm;
     }
 
     public boolean cancelled() {
@@ -105,9 +112,9 @@ public final class Stream {
         long now = System.nanoTime();
         if (produced == 0) {
             firstOutputNanos = now;
-            if (!background) meters.firstOutput(steering, now - submittedNanos);
+            if (!background) meters.firstOutput(steering, arm, now - submittedNanos);
         } else if (!background) {
-            meters.interOutput(steering, now - lastOutputNanos);
+            meters.interOutput(steering, arm, now - lastOutputNanos);
         }
         lastOutputNanos = now;
         produced++;
@@ -116,7 +123,7 @@ public final class Stream {
 
     /** Records the measured effect of this stream's steering on one output. */
     public void recordEffect(io.headgate.effect.Effect effect) {
-        if (!background) meters.effect(steering, effect);
+        if (!background) meters.effect(steering, arm, effect);
     }
 
     public synchronized void emit(StreamEvent event) {
@@ -131,7 +138,7 @@ public final class Stream {
         double ttft = firstOutputNanos == 0 ? 0 : (firstOutputNanos - submittedNanos) / 1e9;
         sink.event(new StreamEvent.Finished(reason, promptTokens, produced, queue, ttft, (now - submittedNanos) / 1e9, text));
         closed = true;
-        if (!background) meters.finished(steering, now - submittedNanos); // canaries stay out of live latency
+        if (!background) meters.finished(steering, arm, now - submittedNanos); // canaries stay out of live latency
         sink.complete();
     }
 

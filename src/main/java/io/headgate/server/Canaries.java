@@ -3,6 +3,7 @@ package io.headgate.server;
 import io.headgate.effect.Evaluator;
 import io.headgate.effect.Probe;
 import io.headgate.effect.ProbeSets;
+import io.headgate.engine.Scheduler;
 import io.headgate.steer.Steering;
 import io.headgate.steer.SteeringResolver;
 import io.micrometer.core.instrument.Gauge;
@@ -103,7 +104,7 @@ public class Canaries {
         return accuracy.computeIfAbsent(List.of(model, profile, task), k -> {
             AtomicReference<Double> value = new AtomicReference<>(Double.NaN);
             Gauge.builder("headgate.canary.accuracy", value, v -> v.get()).description("Accuracy on the built-in probe set")
-                    .tag("model", model).tag("profile", profile).tag("task", task).register(registry);
+                    .tag("model", model).tag("profile", profile).tag("arm", Scheduler.NO_ARM).tag("task", task).register(registry);
             return value;
         });
     }

@@ -33,10 +33,10 @@ class CanariesTest extends GatewayTestBase {
         GrpcStream.start(generator, start("((=").setSteering(profile("ablate-l3")).build()).rest();
         canaries.runNow();
         String text = MetricsAndHealthTest.get(metrics);
-        assertThat(text).contains("headgate_canary_accuracy{model=\"parens-lm\",profile=\"ablate-l3\",task=\"brackets\"}")
-                .contains("headgate_canary_accuracy{model=\"parens-lm\",profile=\"identity\",task=\"addition\"}");
+        assertThat(text).contains("headgate_canary_accuracy{arm=\"none\",model=\"parens-lm\",profile=\"ablate-l3\",task=\"brackets\"}")
+                .contains("headgate_canary_accuracy{arm=\"none\",model=\"parens-lm\",profile=\"identity\",task=\"addition\"}");
 
-        double exported = text.lines().filter(l -> l.startsWith("headgate_canary_accuracy{model=\"parens-lm\",profile=\"identity\",task=\"brackets\"}"))
+        double exported = text.lines().filter(l -> l.startsWith("headgate_canary_accuracy{arm=\"none\",model=\"parens-lm\",profile=\"identity\",task=\"brackets\"}"))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElseThrow();
         List<Probe> probes = ProbeSets.parensLm(ProbeSets.BRACKETS, 10, Canaries.SEED);
         int correct = 0;

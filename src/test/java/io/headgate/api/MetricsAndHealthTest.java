@@ -37,7 +37,7 @@ class MetricsAndHealthTest extends GatewayTestBase {
         s.ack(1000);
         s.rest();
         String text = get(metrics);
-        String labels = "model=\"parens-lm\",profile=\"identity\"";
+        String labels = "arm=\"none\",model=\"parens-lm\",profile=\"identity\"";
         assertThat(text)
                 .contains("headgate_time_to_first_token_seconds_bucket{" + labels)
                 .contains("headgate_inter_token_latency_seconds_bucket{")
@@ -49,7 +49,7 @@ class MetricsAndHealthTest extends GatewayTestBase {
                 .contains("headgate_generated_tokens_total{" + labels)
                 .contains("headgate_active_streams{model=\"parens-lm\"}")
                 .contains("headgate_waiting_streams{model=\"parens-lm\"}")
-                .contains("headgate_steering_changes_total{model=\"parens-lm\",profile=\"pag-l1\"}")
+                .contains("headgate_steering_changes_total{arm=\"none\",model=\"parens-lm\",profile=\"pag-l1\"}")
                 .doesNotContain(s.toString());
         assertThat(text.lines().filter(l -> l.startsWith("headgate_") && l.contains("stream"))
                 .filter(l -> !l.startsWith("headgate_active_streams") && !l.startsWith("headgate_waiting_streams")).toList())
@@ -69,8 +69,8 @@ class MetricsAndHealthTest extends GatewayTestBase {
 
         String text = get(metrics);
         assertThat(text)
-                .contains("headgate_intervention_kl_bucket{model=\"parens-lm\",profile=\"pag-l1\"")
-                .contains("headgate_intervention_top1_changed_total{model=\"parens-lm\",profile=\"pag-l1\"}");
+                .contains("headgate_intervention_kl_bucket{arm=\"none\",model=\"parens-lm\",profile=\"pag-l1\"")
+                .contains("headgate_intervention_top1_changed_total{arm=\"none\",model=\"parens-lm\",profile=\"pag-l1\"}");
     }
 
     @Test
