@@ -65,6 +65,15 @@ public interface HeadgateConfig {
         @WithDefault("profiles")
         String seed();
 
+        /**
+         * A directory the registry follows as the source of truth (a mounted ConfigMap): new or changed
+         * files become new revisions, removed ones deletions, checked every {@link #watchInterval()}.
+         */
+        Optional<String> watch();
+
+        @WithDefault("5s")
+        java.time.Duration watchInterval();
+
         /** Largest |gain| and |bias component| a profile may set. */
         @WithDefault("16")
         float maxMagnitude();

@@ -18,11 +18,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
@@ -191,35 +193,82 @@ public final class ProfileRegistry {
     }
 
     /**
-     * Installs each {@code <model>/<name>.json} under {@code seeds} (a {@link ProfileSpec} in JSON) whose
-     * (model, name) has never been written; a profile an operator deleted stays deleted.
+     * Installs each profile found under {@code seeds} (see {@link #readDirectory}) whose (model, name)
+     * has never been written; a profile an operator deleted stays deleted.
      *
      * @return how many profiles were installed
      */
     public int seedFromDirectory(Path seeds) throws IOException {
-        if (!Files.isDirectory(seeds)) return 0;
         int installed = 0;
-        for (Path modelDir : sortedEntries(seeds)) {
-            if (!Files.isDirectory(modelDir)) continue;
-            for (Path file : sortedEntries(modelDir)) {
-                String fileName = fileName(file);
-                if (!fileName.endsWith(".json") || !Files.isRegularFile(file)) continue;
-                String model = fileName(modelDir);
-                String name = fileName.substring(0, fileName.length() - ".json".length());
-                ProfileSpec spec;
-                try {
-                    ProfileValidator.validateModel(model);
-                    ProfileValidator.validateName(name);
-                    spec = JSON.readValue(Files.readAllBytes(file), ProfileSpec.class);
-                } catch (ProfileException e) {
-                    throw new ProfileException(e.field(), "seed profile " + file + ": " + e.getMessage());
-                } catch (JacksonException e) {
-                    throw new IOException("seed profile " + file + " is not a valid profile: " + e.getOriginalMessage(), e);
-                }
-                if (seed(new Key(model, name), spec)) installed++;
-            }
+        for (Map.Entry<Key, ProfileSpec> e : readDirectory(seeds).entrySet()) {
+            if (seed(e.getKey(), e.getValue())) installed++;
         }
         return installed;
+    }
+
+    /**
+     * Makes the registry follow a directory that is the source of truth (a mounted ConfigMap): a
+     * profile whose file is new or changed gets a new revision; one whose file was there at the last
+     * sync ({@code previous}) and is gone is deleted. Profiles the directory never held are left alone.
+     *
+     * @return the (model, name) pairs the directory holds now: pass them as {@code previous} next time
+     */
+    public Set<List<String>> syncFromDirectory(Path dir, Set<List<String>> previous) throws IOException {
+        Map<Key, ProfileSpec> wanted = readDirectory(dir);
+        Set<List<String>> now = new HashSet<>();
+        for (Map.Entry<Key, ProfileSpec> e : wanted.entrySet()) {
+            Key key = e.getKey();
+            now.add(List.of(key.model(), key.name()));
+            Optional<Profile> current = latest(key.model(), key.name());
+            if (current.isPresent() && current.get().spec().equals(e.getValue())) continue;
+            try {
+                put(key.model(), key.name(), e.getValue(), currentRevision(key.model(), key.name()));
+            } catch (StaleRevisionException raced) {
+                LOG.debugf("profile %s/%s changed while syncing; the next sync settles it", key.model(), key.name());
+            }
+        }
+        for (List<String> gone : previous) {
+            if (now.contains(gone) || latest(gone.get(0), gone.get(1)).isEmpty()) continue;
+            try {
+                delete(gone.get(0), gone.get(1), currentRevision(gone.get(0), gone.get(1)));
+            } catch (StaleRevisionException raced) {
+                LOG.debugf("profile %s/%s changed while syncing; the next sync settles it", gone.get(0), gone.get(1));
+            }
+        }
+        return now;
+    }
+
+    /**
+     * Reads profile files: {@code <model>/<name>.json}, or flat {@code <model>__<name>.json} (a ConfigMap
+     * mounts its keys as files of one directory). Each holds a {@link ProfileSpec} in JSON.
+     */
+    private static Map<Key, ProfileSpec> readDirectory(Path dir) throws IOException {
+        Map<Key, ProfileSpec> out = new java.util.LinkedHashMap<>();
+        if (!Files.isDirectory(dir)) return out;
+        for (Path entry : sortedEntries(dir)) {
+            String entryName = fileName(entry);
+            if (Files.isDirectory(entry) && !entryName.startsWith(".")) {
+                for (Path file : sortedEntries(entry)) readProfileFile(file, entryName, fileName(file), out);
+            } else if (entryName.contains("__")) {
+                int split = entryName.indexOf("__");
+                readProfileFile(entry, entryName.substring(0, split), entryName.substring(split + 2), out);
+            }
+        }
+        return out;
+    }
+
+    private static void readProfileFile(Path file, String model, String fileName, Map<Key, ProfileSpec> out) throws IOException {
+        if (!fileName.endsWith(".json") || !Files.isRegularFile(file)) return;
+        String name = fileName.substring(0, fileName.length() - ".json".length());
+        try {
+            ProfileValidator.validateModel(model);
+            ProfileValidator.validateName(name);
+            out.put(new Key(model, name), JSON.readValue(Files.readAllBytes(file), ProfileSpec.class));
+        } catch (ProfileException e) {
+            throw new ProfileException(e.field(), "profile file " + file + ": " + e.getMessage());
+        } catch (JacksonException e) {
+            throw new IOException("profile file " + file + " is not a valid profile: " + e.getOriginalMessage(), e);
+        }
     }
 
     /** Installs one seed unless (model, name) was ever written; holding the write lock makes check and write one step. */
