@@ -103,7 +103,7 @@ final class GenerateCall implements StreamSink {
     // ------------------------------------------------------------------ Start
 
     private void start(Start s) {
-        model = readyModel(s.getModel());
+        model = Requests.readyModel(models, s.getModel(), "start.model");
         BundleManifest m = model.manifest();
         long[] prompt = prompt(s, m);
         int maxTokens = s.getMaxTokens() == 0 ? limits.defaultMaxTokens() : s.getMaxTokens();
@@ -126,17 +126,6 @@ final class GenerateCall implements StreamSink {
     private LmRequest.Shadow shadow(Start s) {
         if (s.getShadow()) return LmRequest.Shadow.REPORTED;
         return ThreadLocalRandom.current().nextDouble() < shadowFraction ? LmRequest.Shadow.METRICS : LmRequest.Shadow.NONE;
-    }
-
-    private LoadedModel readyModel(String name) {
-        if (name.isEmpty()) throw Errors.invalid("start.model", "required; available: " + String.join(", ", models.entries().keySet()));
-        ModelHost.Entry e = models.entry(name);
-        if (e == null) throw Errors.notFound("start.model", "no model '" + name + "'; available: " + String.join(", ", models.entries().keySet()));
-        return switch (e.state()) {
-            case READY -> e.model();
-            case LOADING -> throw Errors.status(Status.UNAVAILABLE, "start.model", "model '" + name + "' is still loading; retry shortly");
-            case FAILED -> throw Errors.status(Status.UNAVAILABLE, "start.model", "model '" + name + "' failed to load: " + e.error());
-        };
     }
 
     private long[] prompt(Start s, BundleManifest m) {
@@ -208,22 +197,8 @@ final class GenerateCall implements StreamSink {
 
     /** Resolves a Steering message; {@code field} is where it sat in the request. */
     private Steering steering(io.headgate.api.v1.Steering s, String field) {
-        BundleManifest m = model.manifest();
-        try {
-            return switch (s.getSourceCase()) {
-                case PROFILE -> {
-                    if (s.getProfile().isEmpty()) throw Errors.invalid(field + ".profile", "empty");
-                    yield resolver.profile(m.name(), m.dimensions(), s.getProfile());
-                }
-                case INLINE -> resolver.inline(ProtoMapping.spec(s.getInline()), m.dimensions(), ++inlineCount);
-                case SOURCE_NOT_SET -> throw Errors.invalid(field, "set profile or inline");
-            };
-        } catch (StatusRuntimeException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            String prefix = s.getSourceCase() == io.headgate.api.v1.Steering.SourceCase.INLINE ? field + ".inline" : field;
-            throw Errors.ofProfile(e, prefix);
-        }
+        long number = s.getSourceCase() == io.headgate.api.v1.Steering.SourceCase.INLINE ? ++inlineCount : 0;
+        return Requests.steering(resolver, model.manifest(), s, field, number);
     }
 
     // ------------------------------------------------------------------ Steer and Ack

@@ -8,6 +8,7 @@ import io.headgate.api.v1.ListProfilesResponse;
 import io.headgate.api.v1.Profile;
 import io.headgate.api.v1.Profiles;
 import io.headgate.api.v1.PutProfileRequest;
+import io.headgate.server.LoadedModel;
 import io.headgate.server.ModelHost;
 import io.headgate.steer.ProfileRegistry;
 import io.headgate.steer.ProfileSpec;
@@ -38,12 +39,12 @@ public class ProfilesService implements Profiles {
     @Override
     public Uni<Profile> put(PutProfileRequest r) {
         return call(() -> {
-            ModelHost.Entry e = servedModel(r.getModel());
+            LoadedModel m = servedModel(r.getModel());
             if (r.getName().equals(SteeringResolver.IDENTITY)) throw Errors.invalid("name", "'identity' is built in and cannot be changed");
             ProfileValidator.validateName(r.getName());
             if (!r.hasSpec()) throw Errors.invalid("spec", "required");
             ProfileSpec spec = ProtoMapping.spec(r.getSpec());
-            if (e.model() != null) ProfileValidator.validate(spec, e.model().manifest().dimensions(), resolver.maxMagnitude());
+            ProfileValidator.validate(spec, m.manifest().dimensions(), resolver.maxMagnitude());
             return ProtoMapping.profile(registry.put(r.getModel(), r.getName(), spec, r.getExpectedRevision()));
         }, "spec");
     }
@@ -73,15 +74,9 @@ public class ProfilesService implements Profiles {
                 .setRevision(registry.delete(r.getModel(), r.getName(), r.getExpectedRevision())).build(), "");
     }
 
-    private ModelHost.Entry servedModel(String model) {
-        if (model.isEmpty()) throw Errors.invalid("model", "required");
-        ModelHost.Entry e = models.entry(model);
-        if (e == null) throw Errors.notFound("model", "no model '" + model + "'; available: " + String.join(", ", models.entries().keySet()));
-        if (e.state() != ModelHost.State.READY) {
-            throw Errors.status(io.grpc.Status.UNAVAILABLE, "model", "model '" + model + "' is " + e.state().name().toLowerCase()
-                    + "; profiles are validated against a loaded model");
-        }
-        return e;
+    /** Profiles are validated against the dimensions of a loaded model. */
+    private LoadedModel servedModel(String model) {
+        return Requests.readyModel(models, model, "model");
     }
 
     /** Runs an admin operation, mapping the registry's exceptions (spec field paths get {@code specPrefix}). */

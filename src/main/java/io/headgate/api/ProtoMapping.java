@@ -7,6 +7,8 @@ import io.headgate.api.v1.SteeringApplied;
 import io.headgate.api.v1.SteeringRejected;
 import io.headgate.api.v1.SteeringTag;
 import io.headgate.api.v1.Token;
+import io.headgate.discovery.HeadTables;
+import io.headgate.discovery.ScanReport;
 import io.headgate.engine.StreamEvent;
 import io.headgate.engine.lm.TokenEvent;
 import io.headgate.steer.HeadBias;
@@ -75,6 +77,23 @@ final class ProtoMapping {
         });
         s.mixes().forEach(m -> b.addMixes(io.headgate.api.v1.HeadMix.newBuilder().setLayer(m.layer()).setHead(m.head()).setMix(m.mix())));
         return b.build();
+    }
+
+    static io.headgate.api.v1.ScanEvent progress(String phase, int done, int total) {
+        return io.headgate.api.v1.ScanEvent.newBuilder()
+                .setProgress(io.headgate.api.v1.ScanProgress.newBuilder().setPhase(phase).setDone(done).setTotal(total)).build();
+    }
+
+    static io.headgate.api.v1.ScanEvent result(ScanReport r) {
+        HeadTables t = r.tables();
+        var b = io.headgate.api.v1.ScanResult.newBuilder().setScanId(r.scanId()).setLayers(t.layers()).setHeads(t.heads())
+                .setExamples(t.examples()).setThresholds(r.thresholds()).setBaselineAccuracy(t.baselineAccuracy());
+        for (int i = 0; i < t.layers() * t.heads(); i++) {
+            b.addAttributionMean(t.attributionMean()[i]).addAttributionPositive(t.attributionPositive()[i])
+                    .addAblationDeltaLogprob(t.ablationDeltaLogprob()[i]).addAblationDeltaAccuracy(t.ablationDeltaAccuracy()[i])
+                    .addClasses(io.headgate.api.v1.HeadClass.valueOf(r.classes().get(i).name()));
+        }
+        return io.headgate.api.v1.ScanEvent.newBuilder().setResult(b).build();
     }
 
     static io.headgate.api.v1.Profile profile(Profile p) {

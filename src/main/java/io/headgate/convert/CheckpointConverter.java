@@ -36,7 +36,7 @@ import static io.headgate.model.GraphContract.presentValue;
 public final class CheckpointConverter {
 
     /** Bumped whenever the emitted graph changes, so cached bundles are rebuilt. */
-    public static final String VERSION = "3";
+    public static final String VERSION = "4";
     public static final String GRAPH_FILE = "model.onnx";
     public static final String DATA_FILE = "model.onnx.data";
     public static final String TOKENIZER_FILE = "tokenizer.json";
@@ -48,21 +48,36 @@ public final class CheckpointConverter {
      * @param allLogits logits at every position instead of the last (evaluation graphs)
      * @param maxLength positions per cache slot; 0 takes the config's, capped at {@value #DEFAULT_MAX_LENGTH_CAP}
      * @param concatCache a growing past/present cache instead of the static in-place one (benchmarks)
+     * @param analysis  also output, at the last position, each head's steered output, each MLP's output,
+     *                  the token embedding and the final residual (head discovery); needs controls
      */
-    public record Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache) {
+    public record Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache, boolean analysis) {
         public static final Options STEERABLE = new Options(true, false, 0);
+        public static final Options ANALYSIS = analysis(0);
 
         public Options {
             if (maxLength < 0) throw new IllegalArgumentException("maxLength must be >= 0");
+            if (analysis && (!controls || concatCache)) {
+                throw new IllegalArgumentException("analysis outputs need the control inputs and the in-place cache");
+            }
+        }
+
+        public Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache) {
+            this(controls, allLogits, maxLength, concatCache, false);
         }
 
         public Options(boolean controls, boolean allLogits, int maxLength) {
             this(controls, allLogits, maxLength, false);
         }
 
+        /** The steerable graph with the analysis outputs, last-position logits. */
+        public static Options analysis(int maxLength) {
+            return new Options(true, false, maxLength, false, true);
+        }
+
         String tag() {
             return (controls ? "steerable" : "plain") + (allLogits ? "-all" : "") + (maxLength > 0 ? "-" + maxLength : "")
-                    + (concatCache ? "-concat" : "");
+                    + (concatCache ? "-concat" : "") + (analysis ? "-analysis" : "");
         }
     }
 
@@ -101,7 +116,8 @@ public final class CheckpointConverter {
             }
             try {
                 try (OnnxGraphBuilder builder = new OnnxGraphBuilder(checkpoint.getFileName().toString(), partial.resolve(DATA_FILE))) {
-                    new SteerableLlamaGraph(config, new SteerableLlamaGraph.Options(options.controls(), options.allLogits(), maxLength, options.concatCache()),
+                    new SteerableLlamaGraph(config, new SteerableLlamaGraph.Options(options.controls(), options.allLogits(), maxLength, options.concatCache(),
+                            options.analysis()),
                             weights, builder, progress).write();
                     builder.write(partial.resolve(GRAPH_FILE), VERSION, Map.of("headgate.source.sha256", hash));
                 }
@@ -137,7 +153,8 @@ public final class CheckpointConverter {
                 options.allLogits() ? "all" : "last",
                 c.bosTokenIds(),
                 c.eosTokenIds(),
-                new BundleManifest.Source(checkpoint.toAbsolutePath().normalize().toString(), c.modelType(), hash, VERSION));
+                new BundleManifest.Source(checkpoint.toAbsolutePath().normalize().toString(), c.modelType(), hash, VERSION),
+                options.analysis() ? GraphContract.ANALYSIS_OUTPUTS : List.of());
     }
 
     /** SHA-256 over the converter version, the options and every file the conversion reads. */

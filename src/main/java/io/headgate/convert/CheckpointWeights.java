@@ -18,14 +18,16 @@ import java.util.TreeSet;
 /**
  * The tensors of a checkpoint directory: {@code model.safetensors}, or the shards named by
  * {@code model.safetensors.index.json}. Shapes are checked against what the config implies before
- * anything is written, so a bad checkpoint fails fast with the tensor's name.
+ * anything is written, so a bad checkpoint fails fast with the tensor's name. Public so that head
+ * discovery can read the few matrices direct logit attribution needs (o_proj, the final norm, the
+ * unembedding).
  */
-final class CheckpointWeights implements AutoCloseable {
+public final class CheckpointWeights implements AutoCloseable {
 
     private final List<Safetensors> files = new ArrayList<>();
     private final Map<String, Safetensors> owner = new HashMap<>();
 
-    CheckpointWeights(Path dir) throws IOException {
+    public CheckpointWeights(Path dir) throws IOException {
         Path single = dir.resolve("model.safetensors");
         Path index = dir.resolve("model.safetensors.index.json");
         try {
@@ -54,7 +56,7 @@ final class CheckpointWeights implements AutoCloseable {
         for (String name : file.entries().keySet()) owner.put(name, file);
     }
 
-    boolean has(String name) {
+    public boolean has(String name) {
         return owner.containsKey(name);
     }
 
@@ -71,7 +73,8 @@ final class CheckpointWeights implements AutoCloseable {
         }
     }
 
-    FloatBuffer read(String name) throws IOException {
+    /** A tensor as fp32, row-major, in a new direct buffer. */
+    public FloatBuffer read(String name) throws IOException {
         Safetensors file = owner.get(name);
         if (file == null) throw new CheckpointException("tensor '" + name + "' is missing from the checkpoint");
         return file.readFloats(name);

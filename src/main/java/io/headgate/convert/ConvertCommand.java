@@ -4,18 +4,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * {@code convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--max-length N]}: writes a bundle
+ * {@code convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--analysis] [--max-length N]}: writes a bundle
  * from a Llama-family checkpoint. Run with {@code ./mvnw -q compile exec:java -Dexec.args="..."}.
  */
 public final class ConvertCommand {
 
     private static final String USAGE = """
-            usage: convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--max-length N]
+            usage: convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--analysis] [--max-length N]
               CHECKPOINT_DIR  config.json + model.safetensors (or sharded, with model.safetensors.index.json)
                               of a llama, mistral or qwen2 model; fp32, fp16 or bf16 weights
               OUT_DIR         the bundle to write (must not exist): headgate.json, model.onnx(.data), tokenizer.json
               --plain         no head controls (the reference graph for parity checks and benchmarks)
               --all-logits    logits at every position instead of the last one
+              --analysis      also output each head's and each MLP's output, the embedding and the
+                              final residual at the last position (head discovery)
               --max-length N  positions per KV-cache slot (default: max_position_embeddings, at most 2048)""";
 
     public static void main(String[] args) {
@@ -27,12 +29,13 @@ public final class ConvertCommand {
             System.err.println(USAGE);
             return 2;
         }
-        boolean controls = true, allLogits = false;
+        boolean controls = true, allLogits = false, analysis = false;
         int maxLength = 0;
         for (int i = 2; i < args.length; i++) {
             switch (args[i]) {
                 case "--plain" -> controls = false;
                 case "--all-logits" -> allLogits = true;
+                case "--analysis" -> analysis = true;
                 case "--max-length" -> {
                     if (i + 1 == args.length) {
                         System.err.println("--max-length needs a number\n" + USAGE);
@@ -55,6 +58,10 @@ public final class ConvertCommand {
                 }
             }
         }
+        if (analysis && !controls) {
+            System.err.println("--analysis needs the control inputs; drop --plain");
+            return 2;
+        }
         Path checkpoint = Path.of(args[0]), out = Path.of(args[1]);
         if (!Files.isDirectory(checkpoint)) {
             System.err.println("checkpoint directory " + checkpoint + " does not exist");
@@ -63,7 +70,7 @@ public final class ConvertCommand {
         try {
             long t0 = System.nanoTime();
             var manifest = new CheckpointConverter(msg -> System.err.println("convert: " + msg))
-                    .convert(checkpoint, out, new CheckpointConverter.Options(controls, allLogits, maxLength));
+                    .convert(checkpoint, out, new CheckpointConverter.Options(controls, allLogits, maxLength, false, analysis));
             System.err.printf("convert: %s %s, %d layers x %d heads (%d kv), max length %d, in %.1f s%n",
                     manifest.name(), manifest.source().modelType(), manifest.dimensions().layers(),
                     manifest.dimensions().heads(), manifest.dimensions().kvHeads(), manifest.maxLength(),

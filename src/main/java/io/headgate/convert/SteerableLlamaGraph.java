@@ -4,17 +4,23 @@ import io.headgate.convert.onnx.TensorProto.DataType;
 
 import java.io.IOException;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 
 import static io.headgate.model.GraphContract.ATTN_IDENTITY_MIX;
+import static io.headgate.model.GraphContract.EMBEDDING;
+import static io.headgate.model.GraphContract.FINAL_RESIDUAL;
 import static io.headgate.model.GraphContract.HEAD_BIAS;
 import static io.headgate.model.GraphContract.HEAD_GAIN;
+import static io.headgate.model.GraphContract.HEAD_OUTPUTS;
 import static io.headgate.model.GraphContract.INPUT_IDS;
 import static io.headgate.model.GraphContract.LOGITS;
+import static io.headgate.model.GraphContract.MLP_OUTPUTS;
 import static io.headgate.model.GraphContract.SEQLENS_K;
 import static io.headgate.model.GraphContract.TOTAL_SEQUENCE_LENGTH;
 import static io.headgate.model.GraphContract.pastKey;
@@ -35,15 +41,19 @@ import static io.headgate.model.GraphContract.presentValue;
  *     x = x + (silu(rmsnorm(x)·Wg) ⊙ rmsnorm(x)·Wu)·Wd
  *   logits = rmsnorm(x[last])·Wlm                                    (or every position)
  * </pre>
+ *
+ * <p>An analysis graph also outputs, at the last position, the terms whose sum is x[last]: the
+ * embedding, each head's steered z (o_proj is applied outside, per head) and each MLP's output.
  */
 final class SteerableLlamaGraph {
 
     /**
      * controls: emit head_gain/head_bias/attn_identity_mix; allLogits: logits at every position;
      * concatCache: past_key [B, K, past, Dh] in, present_key [B, K, past + S, Dh] out, as a PyTorch
-     * export gives (benchmarks only: the runtime uses the static in-place cache).
+     * export gives (benchmarks only: the runtime uses the static in-place cache); analysis: the
+     * last-position outputs for head discovery.
      */
-    record Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache) {
+    record Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache, boolean analysis) {
         Options {
             if (maxLength <= 0) throw new IllegalArgumentException("maxLength must be positive");
         }
@@ -55,6 +65,8 @@ final class SteerableLlamaGraph {
     private final OnnxGraphBuilder g;
     private final Consumer<String> progress;
     private final Set<String> sharedConstants = new HashSet<>();
+    /** Analysis graphs: per layer, the steered head outputs and the MLP output at the last position. */
+    private final List<String> headTaps = new ArrayList<>(), mlpTaps = new ArrayList<>();
 
     SteerableLlamaGraph(LlamaConfig config, Options options, CheckpointWeights weights, OnnxGraphBuilder builder,
                         Consumer<String> progress) {
@@ -104,13 +116,15 @@ final class SteerableLlamaGraph {
         String sin = g.floats("rope_sin", rope(false), options.maxLength(), c.headDim() / 2);
         String x = g.op("Gather", g.weight("embed_tokens", weights.read("model.embed_tokens.weight"),
                 c.vocabSize(), c.hiddenSize()), INPUT_IDS);
+        if (options.analysis()) g.nodeNamed("", "Gather", new String[]{x, lastPosition()}, new String[]{EMBEDDING}, Map.of("axis", 1L));
         LayerControls[] controls = options.controls() ? splitControls() : null;
         for (int l = 0; l < c.layers(); l++) {
             progress.accept("layer " + (l + 1) + "/" + c.layers());
             x = layer(l, x, cos, sin, controls == null ? null : controls[l]);
         }
+        if (options.analysis()) writeAnalysisOutputs(x);
         if (!options.allLogits()) {
-            x = g.op("Gather", new String[]{x, g.scalarLong("last_position", -1)}, Map.of("axis", 1L));
+            x = g.op("Gather", new String[]{x, lastPosition()}, Map.of("axis", 1L));
         }
         x = rmsNorm(x, "model.norm.weight");
         String lmHead = c.tiedEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
@@ -136,6 +150,12 @@ final class SteerableLlamaGraph {
         }
         if (options.allLogits()) g.output(LOGITS, DataType.FLOAT, "batch", "sequence", c.vocabSize());
         else g.output(LOGITS, DataType.FLOAT, "batch", c.vocabSize());
+        if (options.analysis()) {
+            g.output(HEAD_OUTPUTS, DataType.FLOAT, "batch", c.layers(), c.heads(), c.headDim());
+            g.output(MLP_OUTPUTS, DataType.FLOAT, "batch", c.layers(), c.hiddenSize());
+            g.output(EMBEDDING, DataType.FLOAT, "batch", c.hiddenSize());
+            g.output(FINAL_RESIDUAL, DataType.FLOAT, "batch", c.hiddenSize());
+        }
         for (int l = 0; l < c.layers(); l++) {
             g.output(presentKey(l), DataType.FLOAT, "batch", c.kvHeads(), present, c.headDim());
             g.output(presentValue(l), DataType.FLOAT, "batch", c.kvHeads(), present, c.headDim());
@@ -173,12 +193,41 @@ final class SteerableLlamaGraph {
                 new String[]{q, k, v, pastKey(l), pastValue(l), SEQLENS_K, TOTAL_SEQUENCE_LENGTH, cos, sin},
                 new String[]{z, presentKey(l), presentValue(l)}, attrs);
         if (controls != null) z = steer(controls, z, v);
+        if (options.analysis()) headTaps.add(atLastPosition(z));
         x = g.op("Add", x, linear(z, p + "self_attn.o_proj", c.outputBias()));
         h = rmsNorm(x, p + "post_attention_layernorm.weight");
         String gate = linear(h, p + "mlp.gate_proj", c.mlpBias());
         String up = linear(h, p + "mlp.up_proj", c.mlpBias());
         String act = g.op("Mul", g.op("Mul", gate, g.op("Sigmoid", gate)), up);
-        return g.op("Add", x, linear(act, p + "mlp.down_proj", c.mlpBias()));
+        String mlp = linear(act, p + "mlp.down_proj", c.mlpBias());
+        if (options.analysis()) mlpTaps.add(atLastPosition(mlp));
+        return g.op("Add", x, mlp);
+    }
+
+    /**
+     * head_outputs [B, L, H, Dh] and mlp_outputs [B, L, D] from the per-layer taps, and the final
+     * residual [B, D]: every term of x[last] but o_proj's bias, which the caller adds from the weights.
+     */
+    private void writeAnalysisOutputs(String x) throws IOException {
+        String[] heads = new String[c.layers()], mlps = new String[c.layers()];
+        for (int l = 0; l < c.layers(); l++) {
+            heads[l] = g.op("Reshape", headTaps.get(l), shared("shape_layer_heads", 0, 1, c.heads(), c.headDim()));
+            mlps[l] = g.op("Reshape", mlpTaps.get(l), shared("shape_layer_hidden", 0, 1, c.hiddenSize()));
+        }
+        Map<String, Object> axis1 = Map.of("axis", 1L);
+        g.nodeNamed("", "Concat", heads, new String[]{HEAD_OUTPUTS}, axis1);
+        g.nodeNamed("", "Concat", mlps, new String[]{MLP_OUTPUTS}, axis1);
+        g.nodeNamed("", "Gather", new String[]{x, lastPosition()}, new String[]{FINAL_RESIDUAL}, axis1);
+    }
+
+    /** [B, S, W] → [B, W] at the last position. */
+    private String atLastPosition(String t) throws IOException {
+        return g.op("Gather", new String[]{t, lastPosition()}, Map.of("axis", 1L));
+    }
+
+    private String lastPosition() throws IOException {
+        if (sharedConstants.add("last_position")) g.scalarLong("last_position", -1);
+        return "last_position";
     }
 
     /**

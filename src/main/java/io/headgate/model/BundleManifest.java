@@ -15,6 +15,7 @@ import java.util.List;
  * @param tokenizer a Hugging Face tokenizer.json, relative to the bundle, or null
  * @param controls  the control inputs the graph has (empty for a plain graph)
  * @param logits    "last" ([B, V]) or "all" ([B, S, V])
+ * @param analysisOutputs the last-position analysis outputs the graph has ({@link GraphContract#ANALYSIS_OUTPUTS}), or none
  */
 public record BundleManifest(
         int format,
@@ -29,7 +30,8 @@ public record BundleManifest(
         String logits,
         List<Integer> bosTokenIds,
         List<Integer> eosTokenIds,
-        Source source) {
+        Source source,
+        List<String> analysisOutputs) {
 
     public static final String FILE = "headgate.json";
     public static final int FORMAT = 1;
@@ -66,10 +68,16 @@ public record BundleManifest(
         controls = List.copyOf(controls);
         bosTokenIds = List.copyOf(bosTokenIds);
         eosTokenIds = List.copyOf(eosTokenIds);
+        analysisOutputs = analysisOutputs == null ? List.of() : List.copyOf(analysisOutputs); // absent in older manifests
     }
 
     public boolean steerable() {
         return !controls.isEmpty();
+    }
+
+    /** True when the graph also outputs each head's output, each MLP's output, the embedding and the final residual. */
+    public boolean analysis() {
+        return analysisOutputs.containsAll(GraphContract.ANALYSIS_OUTPUTS);
     }
 
     public static BundleManifest read(Path bundleDir) throws IOException {

@@ -18,10 +18,14 @@ import java.util.Map;
 import java.util.Set;
 
 import static io.headgate.model.GraphContract.ATTN_IDENTITY_MIX;
+import static io.headgate.model.GraphContract.EMBEDDING;
+import static io.headgate.model.GraphContract.FINAL_RESIDUAL;
 import static io.headgate.model.GraphContract.HEAD_BIAS;
 import static io.headgate.model.GraphContract.HEAD_GAIN;
+import static io.headgate.model.GraphContract.HEAD_OUTPUTS;
 import static io.headgate.model.GraphContract.INPUT_IDS;
 import static io.headgate.model.GraphContract.LOGITS;
+import static io.headgate.model.GraphContract.MLP_OUTPUTS;
 import static io.headgate.model.GraphContract.SEQLENS_K;
 import static io.headgate.model.GraphContract.TOTAL_SEQUENCE_LENGTH;
 import static io.headgate.model.GraphContract.pastKey;
@@ -33,7 +37,8 @@ import static io.headgate.model.GraphContract.presentValue;
  * A loaded causal-LM bundle: its ONNX Runtime session and the forward pass over a range of KV-cache
  * slots. Every input is a zero-copy view of a direct buffer, the cache tensors are passed as input
  * and as pinned output (so the graph writes new keys in place), and logits land in a pinned buffer.
- * One forward pass at a time: the scheduler owning the graph is its only caller.
+ * One forward pass at a time: the scheduler owning the graph is its only caller. An analysis graph
+ * also pins its last-position outputs, read through {@link #lastPosition()}.
  */
 public final class CausalLmGraph implements AutoCloseable {
 
@@ -49,6 +54,9 @@ public final class CausalLmGraph implements AutoCloseable {
     private LongBuffer ids = LongBuffer.allocate(0);
     private IntBuffer seqlens = IntBuffer.allocate(0);
     private FloatBuffer logits = FloatBuffer.allocate(0);
+    private FloatBuffer heads = FloatBuffer.allocate(0), mlps = FloatBuffer.allocate(0);
+    private FloatBuffer embedding = FloatBuffer.allocate(0), finalResidual = FloatBuffer.allocate(0);
+    private int analysedRows;
     private final IntBuffer total1 = direct(1, 4).asIntBuffer();
     private final TensorViews views = new TensorViews(env);
     private boolean closed;
@@ -140,12 +148,35 @@ public final class CausalLmGraph implements AutoCloseable {
             }
             pinned.put(LOGITS, allLogits != null ? allLogits
                     : views.view(logits, 0, all ? new long[]{rows, 1, vocab} : new long[]{rows, vocab}));
+            analysedRows = 0;
+            if (manifest.analysis()) pinAnalysisOutputs(pinned, rows);
             session.run(inputs, Set.of(), pinned).close();
+            if (manifest.analysis()) analysedRows = rows;
             return logits.slice(0, logitCount).asReadOnlyBuffer();
         } finally {
             if (promptIds != null) promptIds.close();
             if (allLogits != null) allLogits.close();
         }
+    }
+
+    private void pinAnalysisOutputs(Map<String, OnnxValue> pinned, int rows) throws OrtException {
+        var d = manifest.dimensions();
+        heads = ensure(heads, rows * d.layers() * d.heads() * d.headDim());
+        mlps = ensure(mlps, rows * d.layers() * d.modelDim());
+        embedding = ensure(embedding, rows * d.modelDim());
+        finalResidual = ensure(finalResidual, rows * d.modelDim());
+        pinned.put(HEAD_OUTPUTS, views.view(heads, 0, new long[]{rows, d.layers(), d.heads(), d.headDim()}));
+        pinned.put(MLP_OUTPUTS, views.view(mlps, 0, new long[]{rows, d.layers(), d.modelDim()}));
+        pinned.put(EMBEDDING, views.view(embedding, 0, new long[]{rows, d.modelDim()}));
+        pinned.put(FINAL_RESIDUAL, views.view(finalResidual, 0, new long[]{rows, d.modelDim()}));
+    }
+
+    /** The last forward pass's analysis outputs, valid until the next call. */
+    public LastPosition lastPosition() {
+        if (!manifest.analysis()) throw new IllegalStateException("bundle " + manifest.name() + " has no analysis outputs");
+        if (analysedRows == 0) throw new IllegalStateException("no forward pass yet");
+        return new LastPosition(manifest.dimensions(), analysedRows, heads.asReadOnlyBuffer(), mlps.asReadOnlyBuffer(),
+                embedding.asReadOnlyBuffer(), finalResidual.asReadOnlyBuffer());
     }
 
     // Buffers grow geometrically: each new buffer strands the tensor views made over the old one.

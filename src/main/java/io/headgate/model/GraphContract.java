@@ -1,5 +1,7 @@
 package io.headgate.model;
 
+import java.util.List;
+
 /**
  * Names of the inputs and outputs of a steerable causal-LM graph: what the converter writes and
  * the runtime feeds. Shapes use B rows, S new positions, L layers, H heads, K kv heads, Dh head dim.
@@ -22,6 +24,17 @@ public final class GraphContract {
     public static final String ATTN_IDENTITY_MIX = "attn_identity_mix";
     /** float [B, V] (last position) or [B, S, V] (every position, evaluation graphs). */
     public static final String LOGITS = "logits";
+
+    // Analysis graphs only, all at each row's last position: what direct logit attribution decomposes.
+    /** float [B, L, H, Dh]: each head's output z after the controls, before o_proj. */
+    public static final String HEAD_OUTPUTS = "head_outputs";
+    /** float [B, L, D]: each layer's MLP output (down_proj, bias included), added to the residual. */
+    public static final String MLP_OUTPUTS = "mlp_outputs";
+    /** float [B, D]: the token embedding. */
+    public static final String EMBEDDING = "embedding";
+    /** float [B, D]: the residual stream before the final norm. */
+    public static final String FINAL_RESIDUAL = "final_residual";
+    public static final List<String> ANALYSIS_OUTPUTS = List.of(HEAD_OUTPUTS, MLP_OUTPUTS, EMBEDDING, FINAL_RESIDUAL);
 
     /** float [slots, K, maxLength, Dh]: passed as input and as pinned output, updated in place. */
     public static String pastKey(Object layer) {

@@ -39,6 +39,8 @@ public interface HeadgateConfig {
         int canaryPerGroup();
     }
 
+    Discovery discovery();
+
     interface ModelConfig {
         /** A checkpoint directory (converted on load, cached) or a bundle directory. */
         String path();
@@ -112,5 +114,27 @@ public interface HeadgateConfig {
         /** ONNX Runtime intra-op threads per model; 0 lets it choose. */
         @WithDefault("1")
         int intraOpThreads();
+    }
+
+    interface Discovery {
+        /** Rows per forward pass in a scan, and KV-cache slots its analysis graph holds. */
+        @WithDefault("64")
+        int batchRows();
+
+        /** Examples one scan may use. */
+        @WithDefault("5000")
+        int maxExamples();
+
+        /** Finished scans kept in memory for SuggestProfile, the most recent first. */
+        @WithDefault("32")
+        int keepScans();
+
+        /** Scans waiting per model behind the running one, before Scan answers RESOURCE_EXHAUSTED. */
+        @WithDefault("4")
+        int maxQueued();
+
+        /** Smallest mean attribution (logits, against the mean logit) for a SOUND head, and below minus it for INTERFERING. */
+        @WithDefault("0.05")
+        double soundMargin();
     }
 }

@@ -1,6 +1,13 @@
 package io.headgate.api;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.headgate.api.v1.Discovery;
+import io.headgate.api.v1.EvaluateRequest;
+import io.headgate.api.v1.GroupAccuracy;
 import io.headgate.effect.Probe;
+import io.quarkus.grpc.GrpcClient;
+import java.time.Duration;
 import io.headgate.effect.ProbeSets;
 import io.headgate.model.CausalLmGraph;
 import io.headgate.server.Canaries;
@@ -16,6 +23,7 @@ import java.net.URI;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.assertj.core.api.Assertions.within;
 
 /** Canary runs export accuracy per model, profile and task; identity's equals an offline evaluation. */
@@ -24,6 +32,9 @@ class CanariesTest extends GatewayTestBase {
 
     @Inject
     Canaries canaries;
+
+    @GrpcClient("headgate")
+    Discovery discovery;
 
     @TestHTTPResource("/q/metrics")
     URI metrics;
@@ -49,5 +60,21 @@ class CanariesTest extends GatewayTestBase {
             }
         }
         assertThat(exported).isCloseTo((double) correct / probes.size(), within(1e-9));
+
+        // the Evaluate RPC scores the same probes the same way, per depth
+        var response = discovery.evaluate(EvaluateRequest.newBuilder().setModel(MODEL).setProbeSet("brackets").setPerGroup(10).build())
+                .await().atMost(Duration.ofMinutes(2));
+        assertThat(response.getGroupsList()).hasSize(10);
+        assertThat(response.getGroupsList().stream().mapToInt(GroupAccuracy::getCorrect).sum()).isEqualTo(correct);
+        assertThat(response.getGroups(0).getGroup()).isEqualTo("depth 1");
+        assertThat(response.getGroups(9).getGroup()).isEqualTo("depth 10 (beyond training)");
+    }
+
+    @Test
+    void evaluateNamesABadField() {
+        var error = catchThrowableOfType(StatusRuntimeException.class, () -> discovery.evaluate(
+                EvaluateRequest.newBuilder().setModel(MODEL).setProbeSet("poetry").build()).await().atMost(Duration.ofSeconds(10)));
+        assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(error.getStatus().getDescription()).startsWith("probe_set:");
     }
 }

@@ -1,0 +1,49 @@
+package io.headgate.api;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.headgate.api.v1.Steering;
+import io.headgate.model.BundleManifest;
+import io.headgate.server.LoadedModel;
+import io.headgate.server.ModelHost;
+import io.headgate.steer.SteeringResolver;
+
+/** What several services resolve the same way from a request: the model it names, the steering it asks for. */
+final class Requests {
+    private Requests() {
+    }
+
+    /** The loaded model named in {@code field}; NOT_FOUND if unknown, UNAVAILABLE while loading or after a failed load. */
+    static LoadedModel readyModel(ModelHost models, String name, String field) {
+        String available = "available: " + String.join(", ", models.entries().keySet());
+        if (name.isEmpty()) throw Errors.invalid(field, "required; " + available);
+        ModelHost.Entry e = models.entry(name);
+        if (e == null) throw Errors.notFound(field, "no model '" + name + "'; " + available);
+        return switch (e.state()) {
+            case READY -> e.model();
+            case LOADING -> throw Errors.status(Status.UNAVAILABLE, field, "model '" + name + "' is still loading; retry shortly");
+            case FAILED -> throw Errors.status(Status.UNAVAILABLE, field, "model '" + name + "' failed to load: " + e.error());
+        };
+    }
+
+    /**
+     * Resolves a Steering message found at {@code field}; errors name the field inside it.
+     * {@code inlineNumber} numbers inline steering (per stream for Generate).
+     */
+    static io.headgate.steer.Steering steering(SteeringResolver resolver, BundleManifest m, Steering s, String field, long inlineNumber) {
+        try {
+            return switch (s.getSourceCase()) {
+                case PROFILE -> {
+                    if (s.getProfile().isEmpty()) throw Errors.invalid(field + ".profile", "empty");
+                    yield resolver.profile(m.name(), m.dimensions(), s.getProfile());
+                }
+                case INLINE -> resolver.inline(ProtoMapping.spec(s.getInline()), m.dimensions(), inlineNumber);
+                case SOURCE_NOT_SET -> throw Errors.invalid(field, "set profile or inline");
+            };
+        } catch (StatusRuntimeException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw Errors.ofProfile(e, s.getSourceCase() == Steering.SourceCase.INLINE ? field + ".inline" : field);
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package io.headgate.discovery;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ScanStoreTest {
+
+    static ScanReport report(String id) {
+        return ScanReport.of(id, "m", "inline examples", "identity@0", ProfileSuggestionTest.TABLES, new HeadClassifier(0.8, 0.05, true));
+    }
+
+    @Test
+    void keepsTheMostRecentScans() {
+        ScanStore store = new ScanStore(2);
+        store.put(report("a"));
+        store.put(report("b"));
+        store.put(report("c"));
+        assertThat(store.size()).isEqualTo(2);
+        assertThat(store.get("a")).isEmpty();
+        assertThat(store.get("c")).get().extracting(ScanReport::scanId).isEqualTo("c");
+    }
+}
