@@ -12,6 +12,7 @@ import io.headgate.discovery.ScanStore;
 import io.headgate.model.BundleManifest;
 import io.headgate.model.CausalLmGraph;
 import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -49,17 +50,16 @@ public class DiscoveryHost {
     HeadgateConfig config;
 
     private final Map<String, ModelScans> models = new ConcurrentHashMap<>();
-    private volatile ScanStore store;
+    private ScanStore store;
 
+    @PostConstruct
+    void init() {
+        store = new ScanStore(config.discovery().keepScans());
+    }
+
+    /** The finished scans SuggestProfile can use. */
     public ScanStore store() {
-        ScanStore s = store;
-        if (s == null) {
-            synchronized (this) {
-                if (store == null) store = new ScanStore(config.discovery().keepScans());
-                s = store;
-            }
-        }
-        return s;
+        return store;
     }
 
     /**
