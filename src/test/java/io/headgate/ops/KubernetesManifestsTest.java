@@ -215,8 +215,8 @@ class KubernetesManifestsTest {
             if (cmName != null && Kustomize.find(resources, "ConfigMap", (String) cmName) == null) p.add("volume " + v.get("name") + ": no ConfigMap " + cmName);
             if (!mounts.containsValue((String) v.get("name"))) p.add("volume " + v.get("name") + " is not mounted");
         }
-        String seed = env.get("HEADGATE_PROFILES_SEED");
-        if (seed == null) p.add("env: no HEADGATE_PROFILES_SEED");
+        String seed = env.get("HEADGATE_PROFILES_WATCH");
+        if (seed == null) p.add("env: no HEADGATE_PROFILES_WATCH");
         for (Map<String, Object> r : resources) {
             Object model = at(r, "metadata.labels." + PROFILES_LABEL.replace(".", "\\."));
             if (!r.get("kind").equals("ConfigMap") || model == null) continue;
