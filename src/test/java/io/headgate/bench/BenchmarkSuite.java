@@ -261,7 +261,6 @@ public final class BenchmarkSuite {
 
     void memory(GatewayProcess gw, Model m) throws Exception {
         log("%s: memory per active stream", m.name());
-        System.gc();
         long rss0 = gw.residentBytes();
         double heap0 = gw.heapBytes();
         int n = 64;
