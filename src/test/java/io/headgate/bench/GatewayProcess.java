@@ -91,13 +91,17 @@ final class GatewayProcess implements AutoCloseable {
         throw new IOException("no VmRSS");
     }
 
-    /** Heap in use after a full collection in the gateway (jcmd), from the gateway's own metrics. */
-    double heapBytes() throws IOException, InterruptedException {
+    /** A full collection in the gateway (jcmd), so heap and resident size are read without garbage. */
+    void collectGarbage() throws IOException, InterruptedException {
         Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
         if (Files.isExecutable(jcmd)) {
             new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "GC.run").redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(30, TimeUnit.SECONDS);
         }
+    }
+
+    /** Heap in use, from the gateway's own metrics. */
+    double heapBytes() throws IOException, InterruptedException {
         double sum = 0;
         for (String line : get("/q/metrics").split("\n")) {
             if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
