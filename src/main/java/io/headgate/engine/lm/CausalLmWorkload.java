@@ -22,9 +22,15 @@ import java.util.stream.Collectors;
  * the prompt through a view of that slot, a step feeds every running row its last token in one
  * batch, each row under its own control row, then samples and emits one token per row.
  *
- * <p>A stream may also own a shadow row in a second, smaller cache: the same tokens under identity
- * controls, computed in one extra batch per step before the main one, so each token's steered
- * distribution can be compared with the un-steered one. Streams without a shadow pay nothing.
+ * <p>A stream may also own a shadow row: the same tokens under identity controls, so each token's
+ * steered distribution can be compared with the un-steered one. Shadow rows sit in the cache just
+ * before the scheduler's slots and run in the same batch, so a shadow costs one row; a step with
+ * no shadowed stream leaves them out. Cache layout, with S shadow rows of which m are in use:
+ *
+ * <pre>
+ *   [ free shadow rows | m shadow rows | scheduler slot 0, 1, ... ]
+ *   0                  S - m           S
+ * </pre>
  */
 public final class CausalLmWorkload implements Workload {
 
@@ -37,11 +43,11 @@ public final class CausalLmWorkload implements Workload {
     private final Set<Long> eos;
     private final int vocab;
     private final int maxLength;
-    // shadow baselines: compact rows [0, shadows) of their own cache, all under identity controls
-    private final KvCache shadowCache;
-    private final ControlBatch identity;
-    private final Stream[] shadowOwners;
-    private final float[][] baseline;
+    private final int slots;
+    // shadow rows: cache rows [S - shadows, S), S = shadowOwners.length, all under identity controls
+    private final ControlRow identity;
+    private final Stream[] shadowOwners;  // by cache row
+    private final float[][] baseline;     // by cache row: the shadow's latest logits
     private int shadows;
 
     /** {@code decode}: token ids to text, special tokens skipped (the model's tokenizer). */
@@ -54,17 +60,16 @@ public final class CausalLmWorkload implements Workload {
         BundleManifest m = graph.manifest();
         if (!m.steerable()) throw new IllegalArgumentException("bundle " + m.name() + " has no control inputs");
         this.graph = graph;
-        this.cache = new KvCache(m, slots);
-        this.batch = new ControlBatch(m.dimensions(), slots);
+        this.slots = slots;
+        this.cache = new KvCache(m, shadowSlots + slots);
+        this.batch = new ControlBatch(m.dimensions(), shadowSlots + slots);
         this.single = new ControlBatch(m.dimensions(), 1);
-        this.rowContent = new ControlRow[slots];
+        this.rowContent = new ControlRow[shadowSlots + slots];
         this.decode = decode;
         this.eos = m.eosTokenIds().stream().map(Integer::longValue).collect(Collectors.toUnmodifiableSet());
         this.vocab = m.dimensions().vocabSize();
         this.maxLength = m.maxLength();
-        this.shadowCache = shadowSlots > 0 ? new KvCache(m, shadowSlots) : null;
-        this.identity = new ControlBatch(m.dimensions(), Math.max(1, shadowSlots));
-        for (int i = 0; i < Math.max(1, shadowSlots); i++) identity.set(i, ControlRow.identity(m.dimensions()));
+        this.identity = ControlRow.identity(m.dimensions());
         this.shadowOwners = new Stream[shadowSlots];
         this.baseline = new float[shadowSlots][vocab];
     }
@@ -88,7 +93,12 @@ public final class CausalLmWorkload implements Workload {
 
     @Override
     public int slots() {
-        return cache.slots();
+        return slots;
+    }
+
+    /** The cache row of scheduler slot {@code slot}: after the shadow rows. */
+    private int row(int slot) {
+        return shadowOwners.length + slot;
     }
 
     @Override
@@ -96,57 +106,44 @@ public final class CausalLmWorkload implements Workload {
         LmStreamState st = stream.work(LmStreamState.class);
         long[] prompt = Arrays.copyOf(st.tokens, st.length);
         if (st.shadow != LmRequest.Shadow.NONE && shadows < shadowOwners.length) { // no free shadow row: run without
-            st.shadowSlot = shadows++;
+            st.shadowSlot = shadowOwners.length - ++shadows;
             shadowOwners[st.shadowSlot] = stream;
-            graph.forward(shadowCache, st.shadowSlot, 1, st.length, prompt, new int[]{0}, identity)
-                    .get(0, baseline[st.shadowSlot]);
+            single.set(0, identity);
+            graph.forward(cache, st.shadowSlot, 1, st.length, prompt, new int[]{0}, single).get(0, baseline[st.shadowSlot]);
         }
         single.set(0, stream.steering().row());
-        FloatBuffer logits = graph.forward(cache, slot, 1, st.length, prompt, new int[]{0}, single);
+        FloatBuffer logits = graph.forward(cache, row(slot), 1, st.length, prompt, new int[]{0}, single);
         st.cached = st.length;
         emitNext(stream, st, logits, 0);
     }
 
     /**
-     * Advances every shadow row by its stream's next input, keeping the baseline logits. A row whose
-     * stream is paused is computed too (the batch is compact) but not advanced: it writes the keys
-     * and values its real step will write again.
+     * One batch: the shadow rows (when a running stream has one), then the running streams. A
+     * shadow row whose stream is paused is computed too (the batch is contiguous) but not advanced:
+     * it writes the keys and values its real step will write again.
      */
-    private void stepShadows(List<Stream> rows) throws Exception {
-        boolean anyRunning = false;
-        for (Stream s : rows) anyRunning |= s.work(LmStreamState.class).shadowSlot >= 0;
-        if (!anyRunning) return;
-        long[] input = new long[shadows];
-        int[] past = new int[shadows];
-        for (int j = 0; j < shadows; j++) {
-            LmStreamState st = shadowOwners[j].work(LmStreamState.class);
-            input[j] = st.tokens[st.cached];
-            past[j] = st.cached;
-        }
-        FloatBuffer logits = graph.forward(shadowCache, 0, shadows, 1, input, past, identity);
-        for (int j = 0; j < shadows; j++) logits.get(j * vocab, baseline[j]);
-    }
-
     @Override
     public void step(List<Stream> rows) throws Exception {
-        stepShadows(rows);
-        int n = rows.size();
+        boolean withShadows = false;
+        for (Stream s : rows) withShadows |= s.work(LmStreamState.class).shadowSlot >= 0;
+        int m = withShadows ? shadows : 0, first = shadowOwners.length - m, n = m + rows.size();
         long[] input = new long[n];
         int[] past = new int[n];
         for (int i = 0; i < n; i++) {
-            Stream s = rows.get(i);
+            Stream s = i < m ? shadowOwners[first + i] : rows.get(i - m);
             LmStreamState st = s.work(LmStreamState.class);
             input[i] = st.tokens[st.cached];
             past[i] = st.cached;
-            ControlRow row = s.steering().row();
+            ControlRow row = i < m ? identity : s.steering().row();
             if (rowContent[i] != row) {
                 batch.set(i, row);
                 rowContent[i] = row;
             }
         }
-        FloatBuffer logits = graph.forward(cache, 0, n, 1, input, past, batch);
-        for (int i = 0; i < n; i++) {
-            Stream s = rows.get(i);
+        FloatBuffer logits = graph.forward(cache, first, n, 1, input, past, batch);
+        for (int i = 0; i < m; i++) logits.get(i * vocab, baseline[first + i]);
+        for (int i = m; i < n; i++) {
+            Stream s = rows.get(i - m);
             LmStreamState st = s.work(LmStreamState.class);
             st.cached++;
             emitNext(s, st, logits, i * vocab);
@@ -188,36 +185,33 @@ public final class CausalLmWorkload implements Workload {
     public void reprefill(Stream stream, int slot) throws Exception {
         LmStreamState st = stream.work(LmStreamState.class);
         single.set(0, stream.steering().row());
-        graph.forward(cache, slot, 1, st.cached, Arrays.copyOf(st.tokens, st.cached), new int[]{0}, single);
+        graph.forward(cache, row(slot), 1, st.cached, Arrays.copyOf(st.tokens, st.cached), new int[]{0}, single);
     }
 
     @Override
     public void swap(int a, int b, Stream inA, Stream inB) {
-        cache.swap(a, b, inA.work(LmStreamState.class).cached, inB.work(LmStreamState.class).cached);
-        rowContent[a] = rowContent[b] = null;
+        cache.swap(row(a), row(b), inA.work(LmStreamState.class).cached, inB.work(LmStreamState.class).cached);
     }
 
     @Override
     public void move(int from, int to, Stream stream) {
-        cache.move(from, to, stream.work(LmStreamState.class).cached);
-        rowContent[from] = rowContent[to] = null;
+        cache.move(row(from), row(to), stream.work(LmStreamState.class).cached);
     }
 
     @Override
     public void release(Stream stream, int slot) {
-        rowContent[slot] = null;
         LmStreamState st = stream.work(LmStreamState.class);
         if (st.shadowSlot < 0) return;
-        int hole = st.shadowSlot, last = --shadows;
-        if (hole != last) { // keep shadow rows compact: the last one moves into the hole
-            Stream moved = shadowOwners[last];
+        int hole = st.shadowSlot, leftmost = shadowOwners.length - shadows--;
+        if (hole != leftmost) { // keep shadow rows against the scheduler's slots: the leftmost fills the hole
+            Stream moved = shadowOwners[leftmost];
             LmStreamState ms = moved.work(LmStreamState.class);
-            shadowCache.move(last, hole, ms.cached);
+            cache.move(leftmost, hole, ms.cached);
             shadowOwners[hole] = moved;
-            baseline[hole] = baseline[last].clone();
+            System.arraycopy(baseline[leftmost], 0, baseline[hole], 0, vocab);
             ms.shadowSlot = hole;
         }
-        shadowOwners[last] = null;
+        shadowOwners[leftmost] = null;
         st.shadowSlot = -1;
     }
 
