@@ -238,14 +238,17 @@ class KubernetesManifestsTest {
             if (!writable("/tmp/x", mounts, volumes)) p.add("read-only root filesystem and no writable /tmp (ONNX Runtime unpacks its libraries there)");
         }
 
-        // Termination: preStop, then the drain (QUARKUS_SHUTDOWN_TIMEOUT), all inside the grace period.
+        // Termination: preStop, readiness DOWN for the delay, then the drain (QUARKUS_SHUTDOWN_TIMEOUT), all inside the grace period.
         long drain = env.containsKey("QUARKUS_SHUTDOWN_TIMEOUT") ? seconds(env.get("QUARKUS_SHUTDOWN_TIMEOUT")) : 0;
+        long delay = env.containsKey("QUARKUS_SHUTDOWN_DELAY") ? seconds(env.get("QUARKUS_SHUTDOWN_DELAY")) : 0;
         if (drain < 60) p.add("QUARKUS_SHUTDOWN_TIMEOUT: running streams get " + drain + " s to finish");
         long preStop = 0;
         List<Object> preStopCommand = list(at(c, "lifecycle.preStop.exec.command"));
         if (preStopCommand.size() == 2 && "sleep".equals(preStopCommand.get(0))) preStop = seconds((String) preStopCommand.get(1));
         long grace = num(pod.get("terminationGracePeriodSeconds"), 30);
-        if (grace <= preStop + drain) p.add("terminationGracePeriodSeconds " + grace + " <= preStop " + preStop + " s + drain " + drain + " s");
+        if (grace <= preStop + delay + drain) {
+            p.add("terminationGracePeriodSeconds " + grace + " <= preStop " + preStop + " s + delay " + delay + " s + drain " + drain + " s");
+        }
 
         // Services onto the container port; one headless.
         List<Map<String, Object>> services = resources.stream().filter(r -> r.get("kind").equals("Service")).toList();
