@@ -17,6 +17,11 @@ import io.headgate.model.BundleManifest;
 import io.headgate.server.HeadgateConfig;
 import io.headgate.server.LoadedModel;
 import io.headgate.server.ModelHost;
+import io.headgate.steer.Arm;
+import io.headgate.steer.ArmAssignment;
+import io.headgate.steer.Experiment;
+import io.headgate.steer.ExperimentRegistry;
+import io.headgate.engine.Scheduler;
 import io.headgate.steer.Steering;
 import io.headgate.steer.SteeringResolver;
 import io.smallrye.mutiny.subscription.MultiEmitter;
@@ -34,6 +39,7 @@ final class GenerateCall implements StreamSink {
     private final MultiEmitter<? super GenerateEvent> emitter;
     private final ModelHost models;
     private final SteeringResolver resolver;
+    private final ExperimentRegistry experiments;
     private final HeadgateConfig.Engine limits;
     private final double shadowFraction;
 
@@ -44,10 +50,12 @@ final class GenerateCall implements StreamSink {
     private volatile Stream stream;
     private long inlineCount;
 
-    GenerateCall(MultiEmitter<? super GenerateEvent> emitter, ModelHost models, SteeringResolver resolver, HeadgateConfig config) {
+    GenerateCall(MultiEmitter<? super GenerateEvent> emitter, ModelHost models, SteeringResolver resolver,
+                 ExperimentRegistry experiments, HeadgateConfig config) {
         this.emitter = emitter;
         this.models = models;
         this.resolver = resolver;
+        this.experiments = experiments;
         this.limits = config.engine();
         this.shadowFraction = config.effect().shadowFraction();
     }
@@ -112,14 +120,45 @@ final class GenerateCall implements StreamSink {
         }
         List<String> stops = stops(s);
         SamplingParams sampling = sampling(s);
-        Steering steering = s.hasSteering() ? steering(s.getSteering(), "start.steering") : resolver.identity(m.name(), m.dimensions());
+        String arm = Scheduler.NO_ARM;
+        Steering steering;
+        if (!s.getExperiment().isEmpty()) {
+            if (s.hasSteering()) throw Errors.invalid("start.experiment", "set experiment or steering, not both");
+            Arm chosen = arm(m.name(), s.getExperiment(), s.getRoutingKey());
+            arm = chosen.name();
+            steering = armSteering(m, chosen);
+        } else {
+            if (!s.getRoutingKey().isEmpty()) throw Errors.invalid("start.routing_key", "only used with start.experiment");
+            steering = s.hasSteering() ? steering(s.getSteering(), "start.steering") : resolver.identity(m.name(), m.dimensions());
+        }
         Object work;
         try {
             work = model.workload().open(new LmRequest(prompt, sampling, maxTokens, stops, s.getIgnoreEos(), shadow(s)));
         } catch (IllegalArgumentException e) {
             throw Errors.invalid("start.prompt", e.getMessage());
         }
-        stream = model.scheduler().submit(work, steering, prompt.length, s.getCreditWindow(), this);
+        stream = model.scheduler().submit(work, steering, prompt.length, s.getCreditWindow(), arm, this);
+    }
+
+    /**
+     * The arm of the experiment's latest revision this stream is assigned to. The choice is made once:
+     * a running stream keeps its arm (and that arm's steering) when the experiment changes.
+     */
+    private Arm arm(String modelName, String experiment, String routingKey) {
+        Experiment e = experiments.latest(modelName, experiment).orElseThrow(() -> Errors.notFound("start.experiment",
+                "no experiment '" + experiment + "' for model '" + modelName + "'"));
+        return ArmAssignment.choose(e, routingKey);
+    }
+
+    /** The steering of an arm's profile; a profile deleted since the experiment was written fails the Start. */
+    private Steering armSteering(BundleManifest m, Arm arm) {
+        try {
+            return resolver.profile(m.name(), m.dimensions(), arm.profile());
+        } catch (RuntimeException e) {
+            StatusRuntimeException mapped = Errors.ofProfile(e, "");
+            throw Errors.status(mapped.getStatus(), "start.experiment",
+                    "arm '" + arm.name() + "' profile '" + arm.profile() + "': " + mapped.getStatus().getDescription());
+        }
     }
 
     /** Asked for: measured and reported on every token; else a sampled fraction measured for metrics only. */

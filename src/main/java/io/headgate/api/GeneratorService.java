@@ -5,6 +5,7 @@ import io.headgate.api.v1.GenerateRequest;
 import io.headgate.api.v1.Generator;
 import io.headgate.server.HeadgateConfig;
 import io.headgate.server.ModelHost;
+import io.headgate.steer.ExperimentRegistry;
 import io.headgate.steer.SteeringResolver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
@@ -20,12 +21,14 @@ public class GeneratorService implements Generator {
     @Inject
     SteeringResolver resolver;
     @Inject
+    ExperimentRegistry experiments;
+    @Inject
     HeadgateConfig config;
 
     @Override
     public Multi<GenerateEvent> generate(Multi<GenerateRequest> requests) {
         return Multi.createFrom().emitter(emitter -> {
-            GenerateCall call = new GenerateCall(emitter, models, resolver, config);
+            GenerateCall call = new GenerateCall(emitter, models, resolver, experiments, config);
             Cancellable inbound = requests.subscribe().with(call::onRequest, call::onRequestsFailed, call::onRequestsEnd);
             emitter.onTermination(() -> {
                 call.onTermination();

@@ -35,7 +35,7 @@ final class ProtoMapping {
                 b.setToken(token);
             }
             case StreamEvent.Started s -> b.setStarted(Started.newBuilder().setStreamId(s.streamId()).setModel(s.model())
-                    .setSteering(tag(s.steering())).setPromptTokens(s.promptTokens()).setFollowing(s.following()));
+                    .setSteering(tag(s.steering())).setPromptTokens(s.promptTokens()).setFollowing(s.following()).setArm(s.arm()));
             case StreamEvent.SteeringApplied a -> b.setSteeringApplied(SteeringApplied.newBuilder().setSteering(tag(a.steering()))
                     .setFromIndex(a.fromIndex()).setReprefilled(a.reprefilled()).setReason(a.reason()));
             case StreamEvent.SteeringRejected r -> b.setSteeringRejected(SteeringRejected.newBuilder().setField(r.field()).setReason(r.reason()));
@@ -94,6 +94,21 @@ final class ProtoMapping {
                     .addClasses(io.headgate.api.v1.HeadClass.valueOf(r.classes().get(i).name()));
         }
         return io.headgate.api.v1.ScanEvent.newBuilder().setResult(b).build();
+    }
+
+    static io.headgate.steer.ExperimentSpec experimentSpec(io.headgate.api.v1.ExperimentSpec p) {
+        List<io.headgate.steer.Arm> arms = new ArrayList<>();
+        for (io.headgate.api.v1.Arm a : p.getArmsList()) arms.add(new io.headgate.steer.Arm(a.getName(), a.getProfile(), a.getWeight()));
+        return new io.headgate.steer.ExperimentSpec(p.getDescription(), arms);
+    }
+
+    static io.headgate.api.v1.Experiment experiment(io.headgate.steer.Experiment e) {
+        io.headgate.api.v1.ExperimentSpec.Builder spec = io.headgate.api.v1.ExperimentSpec.newBuilder().setDescription(e.spec().description());
+        for (io.headgate.steer.Arm a : e.spec().arms()) {
+            spec.addArms(io.headgate.api.v1.Arm.newBuilder().setName(a.name()).setProfile(a.profile()).setWeight(a.weight()));
+        }
+        return io.headgate.api.v1.Experiment.newBuilder().setModel(e.model()).setName(e.name()).setRevision(e.revision())
+                .setSpec(spec).setCreatedAt(e.createdAt().toString()).build();
     }
 
     static io.headgate.api.v1.Profile profile(Profile p) {

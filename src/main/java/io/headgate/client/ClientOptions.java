@@ -13,11 +13,15 @@ import java.util.List;
  * @param seed        an unsigned 64-bit value, as the proto's uint64
  * @param credit      the credit window sent in Start; 0: unlimited
  * @param switchAt    the token index after which to send the {@code --to} Steer; null: none
+ * @param experiment  an A/B experiment to run under instead of a profile; null: none
+ * @param routingKey  with {@code experiment}: keeps the same arm for the same key; null: a random draw
  */
 public record ClientOptions(
         Target target,
         String model,
         String profile,
+        String experiment,
+        String routingKey,
         int maxTokens,
         Float temperature,
         Integer topK,
@@ -38,6 +42,7 @@ public record ClientOptions(
 
     public static final String USAGE = """
             usage: headgate-client [--target localhost:8080] [--model parens-lm] [--profile NAME[@REV]] [--max-tokens N]
+                                   [--experiment NAME [--routing-key KEY]]
                                    [--temperature T] [--top-k K] [--top-p P] [--seed S] [--stop STR]... [--credit N]
                                    [--switch-at INDEX --to NAME[@REV] [--reprefill]] [--interactive] [--verbose] PROMPT
 
@@ -48,6 +53,9 @@ public record ClientOptions(
               --model NAME         the model                                         default parens-lm
               --profile REF        steering from the start: NAME follows the profile's new revisions,
                                    NAME@REV pins one; "identity" is built in         default identity
+              --experiment NAME    run under an A/B experiment instead of --profile: the server
+                                   assigns an arm (reported on stderr) and steers with its profile
+              --routing-key KEY    with --experiment: the same KEY keeps the same arm
               --max-tokens N       at most N generated tokens                        default: the server's
               --temperature T      0: greedy; any sampling option sends a Sampling message, else greedy
               --top-k K            0: no limit
@@ -130,7 +138,7 @@ public record ClientOptions(
 
     public static ClientOptions parse(String... args) throws UsageException {
         Target target = DEFAULT_TARGET;
-        String model = DEFAULT_MODEL, profile = null, switchTo = null, prompt = null;
+        String model = DEFAULT_MODEL, profile = null, switchTo = null, prompt = null, experiment = null, routingKey = null;
         int maxTokens = 0, credit = DEFAULT_CREDIT;
         Float temperature = null, topP = null;
         Integer topK = null, switchAt = null;
@@ -168,6 +176,8 @@ public record ClientOptions(
                         case "--target" -> target = Target.parse(value);
                         case "--model" -> model = nonEmpty(name, value);
                         case "--profile" -> profile = nonEmpty(name, value);
+                        case "--experiment" -> experiment = nonEmpty(name, value);
+                        case "--routing-key" -> routingKey = nonEmpty(name, value);
                         case "--max-tokens" -> maxTokens = intIn(name, value, 0, Integer.MAX_VALUE);
                         case "--temperature" -> temperature = floatIn(name, value, 0, Float.MAX_VALUE);
                         case "--top-k" -> topK = intIn(name, value, 0, Integer.MAX_VALUE);
@@ -187,16 +197,18 @@ public record ClientOptions(
         if (prompt.isEmpty()) throw new UsageException("PROMPT is empty");
         if (switchAt != null && switchTo == null) throw new UsageException("--switch-at needs --to NAME[@REV]");
         if (switchTo != null && switchAt == null) throw new UsageException("--to needs --switch-at INDEX");
+        if (experiment != null && profile != null) throw new UsageException("--experiment and --profile exclude each other");
+        if (routingKey != null && experiment == null) throw new UsageException("--routing-key goes with --experiment");
         if (reprefill && switchAt == null) {
             throw new UsageException("--reprefill goes with --switch-at (interactive lines say \"REF reprefill\")");
         }
-        return new ClientOptions(target, model, profile, maxTokens, temperature, topK, topP, seed, stops, credit,
+        return new ClientOptions(target, model, profile, experiment, routingKey, maxTokens, temperature, topK, topP, seed, stops, credit,
                 switchAt, switchTo, reprefill, interactive, verbose, prompt);
     }
 
     // ------------------------------------------------------------------ values
 
-    private static final List<String> WITH_VALUE = List.of("--target", "--model", "--profile", "--max-tokens", "--temperature",
+    private static final List<String> WITH_VALUE = List.of("--target", "--model", "--profile", "--experiment", "--routing-key", "--max-tokens", "--temperature",
             "--top-k", "--top-p", "--seed", "--stop", "--credit", "--switch-at", "--to");
 
     private static boolean known(String name) {

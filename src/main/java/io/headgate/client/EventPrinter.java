@@ -34,8 +34,14 @@ final class EventPrinter {
 
     /** @param credit the credit window as sent, with why it differs from --credit if it does */
     synchronized void started(Started s, String credit) {
-        if (!verbose) return; // the first token's marker names the steering
+        boolean inExperiment = !s.getArm().isEmpty() && !s.getArm().equals("none");
+        if (!verbose) {
+            // the first token's marker names the steering; the arm it came from is said here
+            if (inExperiment) notice("experiment arm: " + s.getArm());
+            return;
+        }
         notice("started: stream " + s.getStreamId() + (s.getModel().isEmpty() ? "" : ", model " + s.getModel())
+                + (inExperiment ? ", arm " + s.getArm() : "")
                 + ", steering " + tag(s.getSteering()) + (s.getFollowing() ? " (following new revisions)" : "")
                 + ", prompt " + s.getPromptTokens() + " tokens, credit window " + credit);
     }

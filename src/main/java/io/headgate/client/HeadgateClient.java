@@ -188,6 +188,8 @@ public final class HeadgateClient {
                     .addAllStop(options.stops())
                     .setCreditWindow(creditWindow);
             if (options.profile() != null) start.setSteering(Steering.newBuilder().setProfile(options.profile()));
+            if (options.experiment() != null) start.setExperiment(options.experiment());
+            if (options.routingKey() != null) start.setRoutingKey(options.routingKey());
             if (options.sampling()) {
                 Sampling.Builder s = Sampling.newBuilder();
                 if (options.temperature() != null) s.setTemperature(options.temperature());

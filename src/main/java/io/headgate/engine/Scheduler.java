@@ -112,7 +112,7 @@ public final class Scheduler implements AutoCloseable {
         String id = model + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
         Stream stream = new Stream(id, work, steering, promptTokens, creditWindow, arm, sink, meters);
         recentSteering.put(steering.metricLabel(), steering);
-        stream.emit(new StreamEvent.Started(id, model, steering.tag(), promptTokens, steering.follows() != null));
+        stream.emit(new StreamEvent.Started(id, model, steering.tag(), promptTokens, steering.follows() != null, arm));
         inbox.add(() -> waiting.add(stream));
         return stream;
     }

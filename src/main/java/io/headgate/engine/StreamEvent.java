@@ -5,7 +5,8 @@ import io.headgate.steer.SteeringTag;
 /** What a stream tells its client. The API layer maps these to protobuf; the engine never sees protobuf. */
 public interface StreamEvent {
 
-    record Started(String streamId, String model, SteeringTag steering, int promptTokens, boolean following) implements StreamEvent {
+    /** {@code arm}: the A/B arm the stream was assigned, "none" outside experiments. */
+    record Started(String streamId, String model, SteeringTag steering, int promptTokens, boolean following, String arm) implements StreamEvent {
     }
 
     /** A steering change took effect: every output from {@code fromIndex} on is computed under it. */

@@ -19,6 +19,14 @@ public interface HeadgateConfig {
 
     Profiles profiles();
 
+    Experiments experiments();
+
+    interface Experiments {
+        /** The experiment registry's directory; it survives restarts. */
+        @WithDefault(".headgate/experiments")
+        String dir();
+    }
+
     Admin admin();
 
     Engine engine();

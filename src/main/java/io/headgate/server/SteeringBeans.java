@@ -1,5 +1,6 @@
 package io.headgate.server;
 
+import io.headgate.steer.ExperimentRegistry;
 import io.headgate.steer.ProfileRegistry;
 import io.headgate.steer.SteeringResolver;
 import jakarta.enterprise.inject.Produces;
@@ -11,7 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** The profile registry (seeded with the shipped profiles) and the resolver every request uses. */
+/** The profile registry (seeded with the shipped profiles), the experiment registry and the resolver every request uses. */
 public class SteeringBeans {
 
     private static final Logger LOG = Logger.getLogger(SteeringBeans.class);
@@ -29,6 +30,16 @@ public class SteeringBeans {
             return registry;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the profile registry at " + config.profiles().dir(), e);
+        }
+    }
+
+    @Produces
+    @Singleton
+    ExperimentRegistry experiments(HeadgateConfig config) {
+        try {
+            return new ExperimentRegistry(Path.of(config.experiments().dir()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the experiment registry at " + config.experiments().dir(), e);
         }
     }
 

@@ -6,14 +6,9 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -30,8 +25,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Persistent, versioned profiles, scoped per model: (model, name) → revisions 1, 2, 3, …
@@ -48,10 +41,6 @@ import java.util.regex.Pattern;
 public final class ProfileRegistry {
 
     private static final Logger LOG = Logger.getLogger(ProfileRegistry.class);
-    private static final Pattern REVISION_FILE = Pattern.compile("([0-9]{1,18})\\.json");
-    private static final String TEMP_PREFIX = ".tmp-";
-    /** A temp file this old belongs to no live writer (a write takes milliseconds): a crash left it. */
-    private static final Duration ABANDONED_TEMP = Duration.ofMinutes(10);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final Path dir;
@@ -299,28 +288,13 @@ public final class ProfileRegistry {
     /** Writes a revision durably and atomically, then adds it to the index. Called holding {@link #writes}. */
     private void publish(Key key, Profile profile, long expectedRevision) throws IOException {
         Path nameDir = dir.resolve(key.model()).resolve(key.name());
-        createDirectory(nameDir);
-        byte[] json = JSON.writeValueAsBytes(StoredRevision.of(profile));
-        Path temp = Files.createTempFile(nameDir, TEMP_PREFIX, ".json");
-        try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                ByteBuffer buffer = ByteBuffer.wrap(json);
-                while (buffer.hasRemaining()) channel.write(buffer);
-                channel.force(true);
-            }
-            try {
-                Files.createLink(nameDir.resolve(profile.revision() + ".json"), temp);
-            } catch (FileAlreadyExistsException e) {
-                // another registry on this directory took the revision: catch up with what it wrote
-                NavigableMap<Long, Profile> history = readHistory(key.model(), key.name(), nameDir);
-                setHistory(key, history);
-                Profile last = history.isEmpty() ? null : history.lastEntry().getValue();
-                long actual = last == null || last.deleted() ? 0 : last.revision();
-                throw new StaleRevisionException(key.model(), key.name(), expectedRevision, actual);
-            }
-            syncDirectory(nameDir);
-        } finally {
-            Files.deleteIfExists(temp);
+        if (!RevisionFiles.publish(nameDir, profile.revision(), JSON.writeValueAsBytes(StoredRevision.of(profile)))) {
+            // another registry on this directory took the revision: catch up with what it wrote
+            NavigableMap<Long, Profile> history = readHistory(key.model(), key.name(), nameDir);
+            setHistory(key, history);
+            Profile last = history.isEmpty() ? null : history.lastEntry().getValue();
+            long actual = last == null || last.deleted() ? 0 : last.revision();
+            throw new StaleRevisionException(key.model(), key.name(), expectedRevision, actual);
         }
         index.writeLock().lock();
         try {
@@ -352,23 +326,14 @@ public final class ProfileRegistry {
 
     /** Every published revision of one profile; skips temp files and removes those a crash abandoned. */
     private static NavigableMap<Long, Profile> readHistory(String model, String name, Path nameDir) throws IOException {
-        NavigableMap<Long, Profile> history = new TreeMap<>();
-        for (Path file : sortedEntries(nameDir)) {
-            String fileName = fileName(file);
-            Matcher revision = REVISION_FILE.matcher(fileName);
-            if (revision.matches()) {
-                Profile profile = readRevision(file);
-                if (!profile.model().equals(model) || !profile.name().equals(name)
-                        || profile.revision() != Long.parseLong(revision.group(1))) {
-                    throw new IOException(file + " holds revision " + profile.revision() + " of " + profile.model()
-                            + "/" + profile.name() + ", not what its path says");
-                }
-                history.put(profile.revision(), profile);
-            } else if (fileName.startsWith(TEMP_PREFIX) && abandoned(file)) {
-                Files.deleteIfExists(file);
+        return RevisionFiles.readRevisions(nameDir, (file, number) -> {
+            Profile profile = readRevision(file);
+            if (!profile.model().equals(model) || !profile.name().equals(name) || profile.revision() != number) {
+                throw new IOException(file + " holds revision " + profile.revision() + " of " + profile.model()
+                        + "/" + profile.name() + ", not what its path says");
             }
-        }
-        return history;
+            return profile;
+        });
     }
 
     private static Profile readRevision(Path file) throws IOException {
@@ -380,27 +345,12 @@ public final class ProfileRegistry {
         }
     }
 
-    private static boolean abandoned(Path file) {
-        try {
-            return Files.getLastModifiedTime(file).toInstant().isBefore(Instant.now().minus(ABANDONED_TEMP));
-        } catch (IOException e) {
-            return false; // gone already, or unreadable: leave it
-        }
-    }
-
     private static List<Path> sortedEntries(Path directory) throws IOException {
-        List<Path> entries = new ArrayList<>();
-        try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory)) {
-            stream.forEach(entries::add);
-        }
-        entries.sort(Comparator.comparing(ProfileRegistry::fileName));
-        return entries;
+        return RevisionFiles.sortedEntries(directory);
     }
 
-    /** The last path element; zip filesystems end directory names with a slash. */
     private static String fileName(Path path) {
-        String name = path.getFileName().toString();
-        return name.endsWith("/") ? name.substring(0, name.length() - 1) : name;
+        return RevisionFiles.fileName(path);
     }
 
     private static boolean validName(String name) {
@@ -412,26 +362,7 @@ public final class ProfileRegistry {
         }
     }
 
-    /** Creates a directory and its missing parents, syncing each parent so the new entry survives a crash. */
     private static void createDirectory(Path directory) throws IOException {
-        if (Files.isDirectory(directory)) return;
-        Path parent = directory.toAbsolutePath().getParent();
-        if (parent != null) createDirectory(parent);
-        try {
-            Files.createDirectory(directory);
-        } catch (FileAlreadyExistsException e) {
-            if (!Files.isDirectory(directory)) throw e;
-            return; // a concurrent writer made it
-        }
-        if (parent != null) syncDirectory(parent);
-    }
-
-    /** Makes a directory's entries (a new link, a new subdirectory) durable; not every platform can. */
-    private static void syncDirectory(Path directory) {
-        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
-            channel.force(true);
-        } catch (IOException e) {
-            LOG.debugf("cannot sync directory %s: %s", directory, e);
-        }
+        RevisionFiles.createDirectory(directory);
     }
 }

@@ -12,7 +12,12 @@ public class StaleRevisionException extends RuntimeException {
     private final long actual;
 
     public StaleRevisionException(String model, String name, long expected, long actual) {
-        super("profile '" + name + "' of model '" + model + "' is at revision " + actual
+        this("profile", model, name, expected, actual);
+    }
+
+    /** {@code kind} names what was written: "profile", "experiment". */
+    public StaleRevisionException(String kind, String model, String name, long expected, long actual) {
+        super(kind + " '" + name + "' of model '" + model + "' is at revision " + actual
                 + ", not the expected " + expected + (actual == 0 ? " (it does not exist)" : ""));
         this.model = model;
         this.name = name;

@@ -93,6 +93,17 @@ class HeadgateClientOptionsTest {
     }
 
     @Test
+    void anExperimentWithARoutingKeyInsteadOfAProfile() throws Exception {
+        ClientOptions o = ClientOptions.parse("--experiment", "ab", "--routing-key", "user-7", "((=");
+        assertThat(o.experiment()).isEqualTo("ab");
+        assertThat(o.routingKey()).isEqualTo("user-7");
+        assertThat(o.profile()).isNull();
+        assertThat(ClientOptions.parse("p").experiment()).isNull();
+        assertUsage("--experiment and --profile exclude each other", "--experiment", "ab", "--profile", "pag-l1", "p");
+        assertUsage("--routing-key goes with --experiment", "--routing-key", "k", "p");
+    }
+
+    @Test
     void unknownOptionIsRejected() {
         assertUsage("unknown option '--bogus'", "--bogus", "p");
         assertUsage("unknown option '--bogus'", "p", "--bogus");

@@ -1,0 +1,134 @@
+package io.headgate.api;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.headgate.api.v1.DeleteExperimentRequest;
+import io.headgate.api.v1.DeleteExperimentResponse;
+import io.headgate.api.v1.Experiment;
+import io.headgate.api.v1.Experiments;
+import io.headgate.api.v1.GetExperimentRequest;
+import io.headgate.api.v1.ListExperimentsRequest;
+import io.headgate.api.v1.ListExperimentsResponse;
+import io.headgate.api.v1.PromoteArmRequest;
+import io.headgate.api.v1.PutExperimentRequest;
+import io.headgate.server.LoadedModel;
+import io.headgate.server.ModelHost;
+import io.headgate.steer.Arm;
+import io.headgate.steer.ExperimentRegistry;
+import io.headgate.steer.ExperimentSpec;
+import io.headgate.steer.ProfileException;
+import io.headgate.steer.ProfileValidator;
+import io.headgate.steer.StaleRevisionException;
+import io.headgate.steer.SteeringResolver;
+import io.headgate.steer.UnknownProfileException;
+import io.quarkus.grpc.GrpcService;
+import io.quarkus.grpc.RegisterInterceptor;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Inject;
+
+import java.io.IOException;
+import java.util.concurrent.Callable;
+
+/** {@code headgate.v1.Experiments} (admin): versioned A/B experiments whose arms are profiles of the model. */
+@GrpcService
+@Blocking
+@RegisterInterceptor(AdminAuth.class)
+public class ExperimentsService implements Experiments {
+
+    @Inject
+    ExperimentRegistry registry;
+    @Inject
+    ModelHost models;
+    @Inject
+    SteeringResolver resolver;
+
+    @Override
+    public Uni<Experiment> put(PutExperimentRequest r) {
+        return call(() -> {
+            LoadedModel m = Requests.readyModel(models, r.getModel(), "model");
+            ProfileValidator.validateName(r.getName());
+            if (!r.hasSpec()) throw Errors.invalid("spec", "required");
+            ExperimentSpec spec = ProtoMapping.experimentSpec(r.getSpec());
+            try {
+                spec.validate(false);
+            } catch (ProfileException e) {
+                throw Errors.invalid(Errors.join("spec", e.field()), e.getMessage());
+            }
+            for (int i = 0; i < spec.arms().size(); i++) {
+                Arm arm = spec.arms().get(i);
+                try {
+                    resolver.profile(r.getModel(), m.manifest().dimensions(), arm.profile());
+                } catch (UnknownProfileException e) {
+                    throw Errors.notFound("spec.arms[" + i + "].profile", e.getMessage());
+                } catch (ProfileException e) {
+                    throw Errors.invalid("spec.arms[" + i + "].profile", e.getMessage());
+                }
+            }
+            return ProtoMapping.experiment(registry.put(r.getModel(), r.getName(), spec, r.getExpectedRevision()));
+        });
+    }
+
+    @Override
+    public Uni<Experiment> get(GetExperimentRequest r) {
+        return call(() -> {
+            var found = r.getRevision() == 0 ? registry.latest(r.getModel(), r.getName())
+                    : registry.revision(r.getModel(), r.getName(), r.getRevision());
+            return ProtoMapping.experiment(found.orElseThrow(() -> Errors.notFound("name", "no experiment '" + r.getName() + "'"
+                    + (r.getRevision() == 0 ? "" : " at revision " + r.getRevision()) + " for model '" + r.getModel() + "'")));
+        });
+    }
+
+    @Override
+    public Uni<ListExperimentsResponse> list(ListExperimentsRequest r) {
+        return call(() -> {
+            ListExperimentsResponse.Builder b = ListExperimentsResponse.newBuilder();
+            registry.list(r.getModel()).forEach(e -> b.addExperiments(ProtoMapping.experiment(e)));
+            return b.build();
+        });
+    }
+
+    @Override
+    public Uni<DeleteExperimentResponse> delete(DeleteExperimentRequest r) {
+        return call(() -> {
+            requireExisting(r.getModel(), r.getName());
+            return DeleteExperimentResponse.newBuilder()
+                    .setRevision(registry.delete(r.getModel(), r.getName(), r.getExpectedRevision())).build();
+        });
+    }
+
+    @Override
+    public Uni<Experiment> promote(PromoteArmRequest r) {
+        return call(() -> {
+            var current = requireExisting(r.getModel(), r.getName());
+            if (current.spec().arm(r.getArm()) == null) {
+                throw Errors.notFound("arm", "experiment '" + r.getName() + "' has no arm '" + r.getArm() + "'");
+            }
+            return ProtoMapping.experiment(registry.promote(r.getModel(), r.getName(), r.getArm(), r.getExpectedRevision()));
+        });
+    }
+
+    private io.headgate.steer.Experiment requireExisting(String model, String name) {
+        return registry.latest(model, name).orElseThrow(() ->
+                Errors.notFound("name", "no experiment '" + name + "' for model '" + model + "'"));
+    }
+
+    /** Runs an admin operation, mapping the registry's exceptions. */
+    private static <T> Uni<T> call(Callable<T> operation) {
+        return Uni.createFrom().item(() -> {
+            try {
+                return operation.call();
+            } catch (StatusRuntimeException e) {
+                throw e;
+            } catch (StaleRevisionException e) {
+                throw Errors.status(Status.ABORTED, "expected_revision", e.getMessage());
+            } catch (ProfileException e) {
+                throw Errors.invalid(e.field(), e.getMessage());
+            } catch (IOException e) {
+                throw Status.INTERNAL.withDescription("experiment store: " + e.getMessage()).asRuntimeException();
+            } catch (Exception e) {
+                throw Status.INTERNAL.withDescription(e.toString()).asRuntimeException();
+            }
+        });
+    }
+}

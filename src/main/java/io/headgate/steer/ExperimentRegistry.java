@@ -1,0 +1,221 @@
+package io.headgate.steer;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Persistent, versioned A/B experiments, scoped per model: (model, name) → revisions 1, 2, 3, …,
+ * stored like profiles ({@link RevisionFiles}: one file per revision, published atomically with a
+ * hard link, a deletion is a revision) with the same optimistic concurrency: a write names the
+ * revision it expects and fails with {@link StaleRevisionException} if another came first.
+ * Everything is held in memory; reads never touch the disk.
+ */
+public final class ExperimentRegistry {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final Path dir;
+    private final Map<Key, NavigableMap<Long, Experiment>> histories = new HashMap<>();
+    private final ReentrantReadWriteLock index = new ReentrantReadWriteLock();
+    private final ReentrantLock writes = new ReentrantLock();
+
+    private record Key(String model, String name) {
+    }
+
+    public ExperimentRegistry(Path dir) throws IOException {
+        this.dir = dir;
+        RevisionFiles.createDirectory(dir);
+        for (Path modelDir : RevisionFiles.sortedEntries(dir)) {
+            String model = RevisionFiles.fileName(modelDir);
+            if (!Files.isDirectory(modelDir) || !validName(model)) continue;
+            for (Path nameDir : RevisionFiles.sortedEntries(modelDir)) {
+                String name = RevisionFiles.fileName(nameDir);
+                if (!Files.isDirectory(nameDir) || !validName(name)) continue;
+                NavigableMap<Long, Experiment> history = readHistory(model, name, nameDir);
+                if (!history.isEmpty()) histories.put(new Key(model, name), history);
+            }
+        }
+    }
+
+    /**
+     * Stores a new revision. Validates the names and the arms, not whether the arms' profiles exist
+     * (callers check that against the profile registry).
+     *
+     * @throws StaleRevisionException if the current revision (0: absent or deleted) is not {@code expectedRevision}
+     */
+    public Experiment put(String model, String name, ExperimentSpec spec, long expectedRevision) throws IOException {
+        ProfileValidator.validateModel(model);
+        ProfileValidator.validateName(name);
+        Objects.requireNonNull(spec, "spec");
+        spec.validate(spec.arms().size() == 1);
+        return write(new Key(model, name), spec, expectedRevision);
+    }
+
+    /**
+     * Ends an experiment in favour of one arm: a new revision whose only arm is {@code arm}, weight 1.
+     *
+     * @throws ProfileException        ("name") if the experiment does not exist, ("arm") if it has no such arm
+     * @throws StaleRevisionException if the current revision is not {@code expectedRevision}
+     */
+    public Experiment promote(String model, String name, String arm, long expectedRevision) throws IOException {
+        writes.lock();
+        try {
+            Experiment current = latest(model, name).orElseThrow(() -> notFound(model, name));
+            if (current.revision() != expectedRevision) {
+                throw new StaleRevisionException("experiment", model, name, expectedRevision, current.revision());
+            }
+            Arm chosen = current.spec().arm(arm);
+            if (chosen == null) throw new ProfileException("arm", "experiment '" + name + "' has no arm '" + arm + "'");
+            ExperimentSpec promoted = new ExperimentSpec(current.spec().description(), List.of(new Arm(chosen.name(), chosen.profile(), 1.0)));
+            return write(new Key(model, name), promoted, expectedRevision);
+        } finally {
+            writes.unlock();
+        }
+    }
+
+    /**
+     * Records a deletion as a new revision.
+     *
+     * @return the revision that records it
+     */
+    public long delete(String model, String name, long expectedRevision) throws IOException {
+        writes.lock();
+        try {
+            if (currentRevision(model, name) == 0) throw notFound(model, name);
+            return write(new Key(model, name), null, expectedRevision).revision();
+        } finally {
+            writes.unlock();
+        }
+    }
+
+    public Optional<Experiment> latest(String model, String name) {
+        index.readLock().lock();
+        try {
+            NavigableMap<Long, Experiment> history = histories.get(new Key(model, name));
+            if (history == null) return Optional.empty();
+            Experiment last = history.lastEntry().getValue();
+            return last.deleted() ? Optional.empty() : Optional.of(last);
+        } finally {
+            index.readLock().unlock();
+        }
+    }
+
+    public Optional<Experiment> revision(String model, String name, long revision) {
+        index.readLock().lock();
+        try {
+            NavigableMap<Long, Experiment> history = histories.get(new Key(model, name));
+            Experiment e = history == null ? null : history.get(revision);
+            return e == null || e.deleted() ? Optional.empty() : Optional.of(e);
+        } finally {
+            index.readLock().unlock();
+        }
+    }
+
+    public long currentRevision(String model, String name) {
+        return latest(model, name).map(Experiment::revision).orElse(0L);
+    }
+
+    /** The latest live revision of every experiment of one model ({@code null} or "" for all), sorted. */
+    public List<Experiment> list(String model) {
+        boolean all = model == null || model.isEmpty();
+        List<Experiment> out = new ArrayList<>();
+        index.readLock().lock();
+        try {
+            histories.forEach((key, history) -> {
+                Experiment last = history.lastEntry().getValue();
+                if ((all || key.model().equals(model)) && !last.deleted()) out.add(last);
+            });
+        } finally {
+            index.readLock().unlock();
+        }
+        out.sort(Comparator.comparing(Experiment::model).thenComparing(Experiment::name));
+        return out;
+    }
+
+    /** Checks the expected revision and publishes the next one ({@code spec} null: a deletion). */
+    private Experiment write(Key key, ExperimentSpec spec, long expectedRevision) throws IOException {
+        writes.lock();
+        try {
+            long current = currentRevision(key.model(), key.name());
+            if (current != expectedRevision) throw new StaleRevisionException("experiment", key.model(), key.name(), expectedRevision, current);
+            Experiment next = new Experiment(key.model(), key.name(), lastRevision(key) + 1, spec, Instant.now());
+            Path nameDir = dir.resolve(key.model()).resolve(key.name());
+            if (!RevisionFiles.publish(nameDir, next.revision(), JSON.writeValueAsBytes(StoredExperiment.of(next)))) {
+                // another registry on this directory took the revision: catch up with what it wrote
+                NavigableMap<Long, Experiment> history = readHistory(key.model(), key.name(), nameDir);
+                index.writeLock().lock();
+                try {
+                    if (history.isEmpty()) histories.remove(key);
+                    else histories.put(key, history);
+                } finally {
+                    index.writeLock().unlock();
+                }
+                throw new StaleRevisionException("experiment", key.model(), key.name(), expectedRevision, currentRevision(key.model(), key.name()));
+            }
+            index.writeLock().lock();
+            try {
+                histories.computeIfAbsent(key, k -> new TreeMap<>()).put(next.revision(), next);
+            } finally {
+                index.writeLock().unlock();
+            }
+            return next;
+        } finally {
+            writes.unlock();
+        }
+    }
+
+    private long lastRevision(Key key) {
+        index.readLock().lock();
+        try {
+            NavigableMap<Long, Experiment> history = histories.get(key);
+            return history == null ? 0 : history.lastKey();
+        } finally {
+            index.readLock().unlock();
+        }
+    }
+
+    private static NavigableMap<Long, Experiment> readHistory(String model, String name, Path nameDir) throws IOException {
+        return RevisionFiles.readRevisions(nameDir, (file, number) -> {
+            Experiment e;
+            try {
+                e = JSON.readValue(Files.readAllBytes(file), StoredExperiment.class).toExperiment();
+            } catch (IOException | RuntimeException ex) {
+                throw new IOException("cannot read experiment revision " + file + ": " + ex.getMessage(), ex);
+            }
+            if (!e.model().equals(model) || !e.name().equals(name) || e.revision() != number) {
+                throw new IOException(file + " holds revision " + e.revision() + " of " + e.model() + "/" + e.name()
+                        + ", not what its path says");
+            }
+            return e;
+        });
+    }
+
+    private static ProfileException notFound(String model, String name) {
+        return new ProfileException("name", "experiment '" + name + "' of model '" + model + "' not found");
+    }
+
+    private static boolean validName(String name) {
+        try {
+            ProfileValidator.validateModel(name);
+            return true;
+        } catch (ProfileException e) {
+            return false;
+        }
+    }
+}
