@@ -4,7 +4,7 @@ import java.time.Instant;
 import java.util.Objects;
 
 /** One stored revision of a named experiment of a model; {@code spec} is null only for a deletion. */
-public record Experiment(String model, String name, long revision, ExperimentSpec spec, Instant createdAt) {
+public record Experiment(String model, String name, long revision, ExperimentSpec spec, Instant createdAt) implements Revisioned {
 
     public Experiment {
         Objects.requireNonNull(model, "model");
@@ -13,6 +13,7 @@ public record Experiment(String model, String name, long revision, ExperimentSpe
         if (revision <= 0) throw new IllegalArgumentException("revision must be positive: " + revision);
     }
 
+    @Override
     public boolean deleted() {
         return spec == null;
     }

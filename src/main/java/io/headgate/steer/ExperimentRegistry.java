@@ -7,17 +7,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * Persistent, versioned A/B experiments, scoped per model: (model, name) → revisions 1, 2, 3, …,
@@ -31,8 +26,7 @@ public final class ExperimentRegistry {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final Path dir;
-    private final Map<Key, NavigableMap<Long, Experiment>> histories = new HashMap<>();
-    private final ReentrantReadWriteLock index = new ReentrantReadWriteLock();
+    private final RevisionIndex<Experiment> index = new RevisionIndex<>();
     private final ReentrantLock writes = new ReentrantLock();
 
     private record Key(String model, String name) {
@@ -48,7 +42,7 @@ public final class ExperimentRegistry {
                 String name = RevisionFiles.fileName(nameDir);
                 if (!Files.isDirectory(nameDir) || !validName(name)) continue;
                 NavigableMap<Long, Experiment> history = readHistory(model, name, nameDir);
-                if (!history.isEmpty()) histories.put(new Key(model, name), history);
+                index.replace(model, name, history);
             }
         }
     }
@@ -105,47 +99,20 @@ public final class ExperimentRegistry {
     }
 
     public Optional<Experiment> latest(String model, String name) {
-        index.readLock().lock();
-        try {
-            NavigableMap<Long, Experiment> history = histories.get(new Key(model, name));
-            if (history == null) return Optional.empty();
-            Experiment last = history.lastEntry().getValue();
-            return last.deleted() ? Optional.empty() : Optional.of(last);
-        } finally {
-            index.readLock().unlock();
-        }
+        return index.latest(model, name);
     }
 
     public Optional<Experiment> revision(String model, String name, long revision) {
-        index.readLock().lock();
-        try {
-            NavigableMap<Long, Experiment> history = histories.get(new Key(model, name));
-            Experiment e = history == null ? null : history.get(revision);
-            return e == null || e.deleted() ? Optional.empty() : Optional.of(e);
-        } finally {
-            index.readLock().unlock();
-        }
+        return index.revision(model, name, revision);
     }
 
     public long currentRevision(String model, String name) {
-        return latest(model, name).map(Experiment::revision).orElse(0L);
+        return index.currentRevision(model, name);
     }
 
     /** The latest live revision of every experiment of one model ({@code null} or "" for all), sorted. */
     public List<Experiment> list(String model) {
-        boolean all = model == null || model.isEmpty();
-        List<Experiment> out = new ArrayList<>();
-        index.readLock().lock();
-        try {
-            histories.forEach((key, history) -> {
-                Experiment last = history.lastEntry().getValue();
-                if ((all || key.model().equals(model)) && !last.deleted()) out.add(last);
-            });
-        } finally {
-            index.readLock().unlock();
-        }
-        out.sort(Comparator.comparing(Experiment::model).thenComparing(Experiment::name));
-        return out;
+        return index.list(model);
     }
 
     /** Checks the expected revision and publishes the next one ({@code spec} null: a deletion). */
@@ -154,39 +121,17 @@ public final class ExperimentRegistry {
         try {
             long current = currentRevision(key.model(), key.name());
             if (current != expectedRevision) throw new StaleRevisionException("experiment", key.model(), key.name(), expectedRevision, current);
-            Experiment next = new Experiment(key.model(), key.name(), lastRevision(key) + 1, spec, Instant.now());
+            Experiment next = new Experiment(key.model(), key.name(), index.lastRevision(key.model(), key.name()) + 1, spec, Instant.now());
             Path nameDir = dir.resolve(key.model()).resolve(key.name());
             if (!RevisionFiles.publish(nameDir, next.revision(), JSON.writeValueAsBytes(StoredExperiment.of(next)))) {
                 // another registry on this directory took the revision: catch up with what it wrote
-                NavigableMap<Long, Experiment> history = readHistory(key.model(), key.name(), nameDir);
-                index.writeLock().lock();
-                try {
-                    if (history.isEmpty()) histories.remove(key);
-                    else histories.put(key, history);
-                } finally {
-                    index.writeLock().unlock();
-                }
+                index.replace(key.model(), key.name(), readHistory(key.model(), key.name(), nameDir));
                 throw new StaleRevisionException("experiment", key.model(), key.name(), expectedRevision, currentRevision(key.model(), key.name()));
             }
-            index.writeLock().lock();
-            try {
-                histories.computeIfAbsent(key, k -> new TreeMap<>()).put(next.revision(), next);
-            } finally {
-                index.writeLock().unlock();
-            }
+            index.add(next);
             return next;
         } finally {
             writes.unlock();
-        }
-    }
-
-    private long lastRevision(Key key) {
-        index.readLock().lock();
-        try {
-            NavigableMap<Long, Experiment> history = histories.get(key);
-            return history == null ? 0 : history.lastKey();
-        } finally {
-            index.readLock().unlock();
         }
     }
 

@@ -7,7 +7,7 @@ import java.util.Objects;
  * One stored revision of a named profile of a model. {@code spec} is null only in the notification of a
  * deletion ({@link ProfileRegistry#subscribe}); profiles read from the registry always have one.
  */
-public record Profile(String model, String name, long revision, ProfileSpec spec, Instant createdAt) {
+public record Profile(String model, String name, long revision, ProfileSpec spec, Instant createdAt) implements Revisioned {
 
     public Profile {
         Objects.requireNonNull(model, "model");
@@ -17,6 +17,7 @@ public record Profile(String model, String name, long revision, ProfileSpec spec
     }
 
     /** True for the notification of a deletion. */
+    @Override
     public boolean deleted() {
         return spec == null;
     }

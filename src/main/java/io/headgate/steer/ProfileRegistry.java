@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -20,10 +19,8 @@ import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 
 /**
@@ -44,9 +41,8 @@ public final class ProfileRegistry {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final Path dir;
-    /** (model, name) → revision → profile; a null spec marks a deletion. Guarded by {@link #index}. */
-    private final Map<Key, NavigableMap<Long, Profile>> histories = new HashMap<>();
-    private final ReentrantReadWriteLock index = new ReentrantReadWriteLock();
+    /** Every revision; a null spec marks a deletion. */
+    private final RevisionIndex<Profile> index = new RevisionIndex<>();
     /** Serialises writers apart from the index lock, so an fsync never blocks readers and listeners hear revisions in order. */
     private final ReentrantLock writes = new ReentrantLock();
     private final List<Consumer<Profile>> listeners = new CopyOnWriteArrayList<>();
@@ -66,7 +62,7 @@ public final class ProfileRegistry {
                         String name = fileName(nameDir);
                         if (!validName(name)) continue;
                         NavigableMap<Long, Profile> history = readHistory(model, name, nameDir);
-                        if (!history.isEmpty()) histories.put(new Key(model, name), history);
+                        index.replace(model, name, history);
                     }
                 }
             }
@@ -101,49 +97,22 @@ public final class ProfileRegistry {
 
     /** The latest revision; empty if the profile was never written or its latest revision is a deletion. */
     public Optional<Profile> latest(String model, String name) {
-        index.readLock().lock();
-        try {
-            NavigableMap<Long, Profile> history = histories.get(new Key(model, name));
-            if (history == null) return Optional.empty();
-            Profile last = history.lastEntry().getValue();
-            return last.deleted() ? Optional.empty() : Optional.of(last);
-        } finally {
-            index.readLock().unlock();
-        }
+        return index.latest(model, name);
     }
 
     /** A pinned revision, readable even after newer revisions or a deletion; empty if never written or a deletion. */
     public Optional<Profile> revision(String model, String name, long revision) {
-        index.readLock().lock();
-        try {
-            NavigableMap<Long, Profile> history = histories.get(new Key(model, name));
-            Profile profile = history == null ? null : history.get(revision);
-            return profile == null || profile.deleted() ? Optional.empty() : Optional.of(profile);
-        } finally {
-            index.readLock().unlock();
-        }
+        return index.revision(model, name, revision);
     }
 
     /** The revision a write must expect: the latest, or 0 if the profile does not exist or is deleted. */
     public long currentRevision(String model, String name) {
-        return latest(model, name).map(Profile::revision).orElse(0L);
+        return index.currentRevision(model, name);
     }
 
     /** The latest revision of every profile that is not deleted, of one model ({@code null} or "" for all), sorted by model and name. */
     public List<Profile> list(String model) {
-        boolean all = model == null || model.isEmpty();
-        List<Profile> profiles = new ArrayList<>();
-        index.readLock().lock();
-        try {
-            histories.forEach((key, history) -> {
-                Profile last = history.lastEntry().getValue();
-                if ((all || key.model().equals(model)) && !last.deleted()) profiles.add(last);
-            });
-        } finally {
-            index.readLock().unlock();
-        }
-        profiles.sort(Comparator.comparing(Profile::model).thenComparing(Profile::name));
-        return profiles;
+        return index.list(model);
     }
 
     /**
@@ -276,13 +245,7 @@ public final class ProfileRegistry {
 
     /** The highest revision number used, deletions included; 0 if never written. */
     private long lastRevision(Key key) {
-        index.readLock().lock();
-        try {
-            NavigableMap<Long, Profile> history = histories.get(key);
-            return history == null ? 0 : history.lastKey();
-        } finally {
-            index.readLock().unlock();
-        }
+        return index.lastRevision(key.model(), key.name());
     }
 
     /** Writes a revision durably and atomically, then adds it to the index. Called holding {@link #writes}. */
@@ -291,27 +254,12 @@ public final class ProfileRegistry {
         if (!RevisionFiles.publish(nameDir, profile.revision(), JSON.writeValueAsBytes(StoredRevision.of(profile)))) {
             // another registry on this directory took the revision: catch up with what it wrote
             NavigableMap<Long, Profile> history = readHistory(key.model(), key.name(), nameDir);
-            setHistory(key, history);
+            index.replace(key.model(), key.name(), history);
             Profile last = history.isEmpty() ? null : history.lastEntry().getValue();
             long actual = last == null || last.deleted() ? 0 : last.revision();
             throw new StaleRevisionException(key.model(), key.name(), expectedRevision, actual);
         }
-        index.writeLock().lock();
-        try {
-            histories.computeIfAbsent(key, k -> new TreeMap<>()).put(profile.revision(), profile);
-        } finally {
-            index.writeLock().unlock();
-        }
-    }
-
-    private void setHistory(Key key, NavigableMap<Long, Profile> history) {
-        index.writeLock().lock();
-        try {
-            if (history.isEmpty()) histories.remove(key);
-            else histories.put(key, history);
-        } finally {
-            index.writeLock().unlock();
-        }
+        index.add(profile);
     }
 
     private void notifyListeners(Profile profile) {
