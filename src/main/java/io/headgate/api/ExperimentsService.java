@@ -11,6 +11,14 @@ import io.headgate.api.v1.ListExperimentsRequest;
 import io.headgate.api.v1.ListExperimentsResponse;
 import io.headgate.api.v1.PromoteArmRequest;
 import io.headgate.api.v1.PutExperimentRequest;
+import io.headgate.api.v1.ArmComparison;
+import io.headgate.api.v1.CompareExperimentRequest;
+import io.headgate.api.v1.CompareExperimentResponse;
+import io.headgate.effect.Evaluator;
+import io.headgate.effect.ProbeSets;
+import io.headgate.effect.ProportionTest;
+import io.headgate.engine.EngineMetrics;
+import io.headgate.server.Canaries;
 import io.headgate.server.LoadedModel;
 import io.headgate.server.ModelHost;
 import io.headgate.steer.Arm;
@@ -42,6 +50,8 @@ public class ExperimentsService implements Experiments {
     ModelHost models;
     @Inject
     SteeringResolver resolver;
+    @Inject
+    Canaries canaries;
 
     @Override
     public Uni<Experiment> put(PutExperimentRequest r) {
@@ -105,6 +115,41 @@ public class ExperimentsService implements Experiments {
                 throw Errors.notFound("arm", "experiment '" + r.getName() + "' has no arm '" + r.getArm() + "'");
             }
             return ProtoMapping.experiment(registry.promote(r.getModel(), r.getName(), r.getArm(), r.getExpectedRevision()));
+        });
+    }
+
+    /** Live totals per arm, and a canary run per arm's profile tested against the first arm's. */
+    @Override
+    public Uni<CompareExperimentResponse> compare(CompareExperimentRequest r) {
+        return call(() -> {
+            LoadedModel m = Requests.readyModel(models, r.getModel(), "model");
+            var experiment = requireExisting(r.getModel(), r.getName());
+            boolean canaries = !ProbeSets.available(m.name()).isEmpty();
+            int perGroup = r.getPerGroup() == 0 ? 20 : r.getPerGroup();
+            if (perGroup > 1000) throw Errors.invalid("per_group", perGroup + " exceeds 1000");
+            CompareExperimentResponse.Builder out = CompareExperimentResponse.newBuilder().setTest(ProportionTest.NAME);
+            int[] first = null;
+            for (Arm arm : experiment.spec().arms()) {
+                EngineMetrics.ArmTotals live = m.scheduler().armTotals(arm.name());
+                int[] canary = {0, 0};
+                if (canaries) {
+                    var steering = resolver.profile(m.name(), m.manifest().dimensions(), arm.profile());
+                    for (Evaluator.GroupResult g : this.canaries.evaluate(m, steering, "", perGroup)) {
+                        canary[0] += g.examples();
+                        canary[1] += g.correct();
+                    }
+                }
+                if (first == null) first = canary;
+                ProportionTest test = ProportionTest.of(first[1], first[0], canary[1], canary[0]);
+                out.addArms(ArmComparison.newBuilder().setArm(arm.name()).setProfile(arm.profile())
+                        .setTokens(live.tokens()).setFirstTokens(live.firstTokens())
+                        .setMeanTimeToFirstTokenSeconds(live.meanTimeToFirstToken())
+                        .setKlSamples(live.klSamples()).setMeanKl(live.meanKl())
+                        .setCanaryExamples(canary[0]).setCanaryCorrect(canary[1])
+                        .setCanaryAccuracy(canary[0] == 0 ? 0 : (double) canary[1] / canary[0])
+                        .setZ(test.z()).setPValue(test.pValue()));
+            }
+            return out.build();
         });
     }
 

@@ -49,6 +49,17 @@ public final class EngineMetrics {
         return new ModelMeters(model);
     }
 
+    /** What an A/B arm's streams have done so far: generated tokens, first tokens and their total wait, KL samples and sum. */
+    public record ArmTotals(double tokens, long firstTokens, double ttftSeconds, long klSamples, double klSum) {
+        public double meanTimeToFirstToken() {
+            return firstTokens == 0 ? 0 : ttftSeconds / firstTokens;
+        }
+
+        public double meanKl() {
+            return klSamples == 0 ? 0 : klSum / klSamples;
+        }
+    }
+
     /** One model's meters; per-profile meters are created on first use and cached. */
     public final class ModelMeters {
         private final String model;
@@ -85,6 +96,20 @@ public final class EngineMetrics {
 
         void queued(Steering s, String arm, long nanos) {
             meters(s, arm).queueTime.record(nanos, TimeUnit.NANOSECONDS);
+        }
+
+        /** Totals over every profile a stream of {@code arm} ran under. */
+        public ArmTotals armTotals(String arm) {
+            double tokens = 0, ttftSeconds = 0, klSum = 0;
+            long firstTokens = 0, klSamples = 0;
+            for (ProfileMeters p : byArm.getOrDefault(arm, Map.of()).values()) {
+                tokens += p.generated.count();
+                firstTokens += p.timeToFirstToken.count();
+                ttftSeconds += p.timeToFirstToken.totalTime(TimeUnit.SECONDS);
+                klSamples += p.interventionKl.count();
+                klSum += p.interventionKl.totalAmount();
+            }
+            return new ArmTotals(tokens, firstTokens, ttftSeconds, klSamples, klSum);
         }
 
         void steeringChanged(Steering s, String arm) {

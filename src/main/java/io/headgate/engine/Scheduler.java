@@ -130,6 +130,11 @@ public final class Scheduler implements AutoCloseable {
         return stream;
     }
 
+    /** What the streams assigned to an A/B arm have done so far. */
+    public EngineMetrics.ArmTotals armTotals(String arm) {
+        return meters.armTotals(arm);
+    }
+
     /** The steerings live streams have used since the last call (the latest of each profile), then forgets them. */
     public java.util.Collection<Steering> takeRecentSteerings() {
         java.util.List<Steering> out = new java.util.ArrayList<>();

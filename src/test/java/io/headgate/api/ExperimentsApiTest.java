@@ -208,4 +208,33 @@ class ExperimentsApiTest extends GatewayTestBase {
         assertThat(exclusive.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
         assertThat(exclusive.getDescription()).startsWith("start.experiment");
     }
+
+    @Test
+    void compareReportsLiveTotalsAndCanaryAccuracyPerArmWithATest() throws Exception {
+        String name = uniqueName();
+        put(name, ExperimentSpec.newBuilder()
+                .addArms(Arm.newBuilder().setName("control").setProfile("identity").setWeight(1))
+                .addArms(Arm.newBuilder().setName("ablated").setProfile("ablate-l3").setWeight(1)).build(), 0);
+        for (int i = 0; i < 24; i++) started(name, "user-" + i);
+
+        var response = await(experiments().compare(io.headgate.api.v1.CompareExperimentRequest.newBuilder()
+                .setModel(MODEL).setName(name).setPerGroup(8).build()));
+        assertThat(response.getTest()).contains("two-proportion z-test").contains("two-sided");
+        assertThat(response.getArmsList()).extracting(io.headgate.api.v1.ArmComparison::getArm).containsExactly("control", "ablated");
+        var control = response.getArms(0);
+        var ablated = response.getArms(1);
+        assertThat(control.getTokens() + ablated.getTokens()).as("the streams' tokens, by arm").isGreaterThanOrEqualTo(24);
+        assertThat(control.getZ()).isZero();
+        assertThat(control.getPValue()).isEqualTo(1.0);
+        assertThat(control.getCanaryExamples()).isEqualTo(88);
+        // the control arm's canary is the identity evaluation of the same probes
+        var identity = await(discovery.evaluate(io.headgate.api.v1.EvaluateRequest.newBuilder().setModel(MODEL).setPerGroup(8).build()));
+        assertThat(control.getCanaryCorrect()).isEqualTo(identity.getGroupsList().stream().mapToInt(io.headgate.api.v1.GroupAccuracy::getCorrect).sum());
+        assertThat(ablated.getCanaryAccuracy()).as("gating the last layer breaks bracket closing").isLessThan(control.getCanaryAccuracy());
+        assertThat(ablated.getPValue()).isBetween(0.0, 0.05);
+        assertThat(ablated.getZ()).isNegative();
+    }
+
+    @GrpcClient("headgate")
+    io.headgate.api.v1.Discovery discovery;
 }
