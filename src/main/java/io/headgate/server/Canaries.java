@@ -4,6 +4,9 @@ import io.headgate.effect.Evaluator;
 import io.headgate.effect.Probe;
 import io.headgate.effect.ProbeSets;
 import io.headgate.engine.Scheduler;
+import io.headgate.steer.Arm;
+import io.headgate.steer.Experiment;
+import io.headgate.steer.ExperimentRegistry;
 import io.headgate.steer.Steering;
 import io.headgate.steer.SteeringResolver;
 import io.micrometer.core.instrument.Gauge;
@@ -27,8 +30,9 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Canary evaluations: at an interval, each model's built-in probe sets run under the identity
- * profile and every named profile live streams used since the last run, as low-priority streams
- * of the model's own scheduler; accuracy per task becomes {@code headgate_canary_accuracy}.
+ * profile, every named profile live streams used since the last run (arm {@code none}) and every
+ * arm of the model's experiments (labelled by arm), as low-priority streams of the model's own
+ * scheduler; accuracy per task becomes {@code headgate_canary_accuracy}.
  */
 @ApplicationScoped
 public class Canaries {
@@ -45,6 +49,8 @@ public class Canaries {
     SteeringResolver resolver;
     @Inject
     MeterRegistry registry;
+    @Inject
+    ExperimentRegistry experiments;
 
     private final Map<List<String>, AtomicReference<Double>> accuracy = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
@@ -73,13 +79,24 @@ public class Canaries {
             for (Steering s : m.scheduler().takeRecentSteerings()) {
                 if (!s.tag().profile().equals(SteeringResolver.INLINE)) steerings.put(s.metricLabel(), s);
             }
-            for (Steering s : steerings.values()) {
-                try {
-                    record(m.name(), s.metricLabel(), evaluate(m, s, "", config.effect().canaryPerGroup()));
-                } catch (Exception ex) {
-                    LOG.warnf(ex, "canary for %s under %s failed", m.name(), s.tag());
+            for (Steering s : steerings.values()) run(m, s, Scheduler.NO_ARM);
+            for (Experiment x : experiments.list(m.name())) { // each arm under its profile, labelled by arm
+                for (Arm arm : x.spec().arms()) {
+                    try {
+                        run(m, resolver.profile(m.name(), m.manifest().dimensions(), arm.profile()), arm.name());
+                    } catch (RuntimeException ex) {
+                        LOG.warnf("canary for arm %s of %s: %s", arm.name(), x.name(), ex.getMessage());
+                    }
                 }
             }
+        }
+    }
+
+    private void run(LoadedModel m, Steering s, String arm) {
+        try {
+            record(m.name(), s.metricLabel(), arm, evaluate(m, s, "", config.effect().canaryPerGroup()));
+        } catch (Exception ex) {
+            LOG.warnf(ex, "canary for %s under %s failed", m.name(), s.tag());
         }
     }
 
@@ -90,21 +107,21 @@ public class Canaries {
         return evaluator.evaluate(steering, probes, Duration.ofMinutes(10));
     }
 
-    private void record(String model, String profile, List<Evaluator.GroupResult> results) {
+    private void record(String model, String profile, String arm, List<Evaluator.GroupResult> results) {
         Map<String, int[]> byTask = new LinkedHashMap<>();
         for (Evaluator.GroupResult r : results) {
             int[] c = byTask.computeIfAbsent(r.task(), k -> new int[2]);
             c[0] += r.examples();
             c[1] += r.correct();
         }
-        byTask.forEach((task, c) -> gauge(model, profile, task).set((double) c[1] / c[0]));
+        byTask.forEach((task, c) -> gauge(model, profile, arm, task).set((double) c[1] / c[0]));
     }
 
-    private AtomicReference<Double> gauge(String model, String profile, String task) {
-        return accuracy.computeIfAbsent(List.of(model, profile, task), k -> {
+    private AtomicReference<Double> gauge(String model, String profile, String arm, String task) {
+        return accuracy.computeIfAbsent(List.of(model, profile, arm, task), k -> {
             AtomicReference<Double> value = new AtomicReference<>(Double.NaN);
             Gauge.builder("headgate.canary.accuracy", value, v -> v.get()).description("Accuracy on the built-in probe set")
-                    .tag("model", model).tag("profile", profile).tag("arm", Scheduler.NO_ARM).tag("task", task).register(registry);
+                    .tag("model", model).tag("profile", profile).tag("arm", arm).tag("task", task).register(registry);
             return value;
         });
     }

@@ -25,6 +25,9 @@ public interface HeadgateConfig {
         /** The experiment registry's directory; it survives restarts. */
         @WithDefault(".headgate/experiments")
         String dir();
+
+        /** A directory the experiment registry follows like {@code headgate.profiles.watch}, at the same interval. */
+        Optional<String> watch();
     }
 
     Admin admin();

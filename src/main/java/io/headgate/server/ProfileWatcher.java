@@ -1,5 +1,6 @@
 package io.headgate.server;
 
+import io.headgate.steer.ExperimentRegistry;
 import io.headgate.steer.ProfileRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -9,16 +10,20 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Keeps the registry in step with {@code headgate.profiles.watch}, a directory that is the source of
- * truth in a cluster (a mounted ConfigMap, which Kubernetes updates in place): changes become new
- * revisions without a restart, and streams following a changed profile move to it at their next step.
+ * Keeps the registries in step with {@code headgate.profiles.watch} and {@code headgate.experiments.watch},
+ * directories that are the source of truth in a cluster (mounted ConfigMaps, which Kubernetes updates
+ * in place): changes become new revisions without a restart; streams following a changed profile
+ * move to it at their next step, and new streams of an experiment see its new arms.
  */
 @ApplicationScoped
 public class ProfileWatcher {
@@ -28,30 +33,40 @@ public class ProfileWatcher {
     @Inject
     HeadgateConfig config;
     @Inject
-    ProfileRegistry registry;
+    ProfileRegistry profiles;
+    @Inject
+    ExperimentRegistry experiments;
+
+    /** One followed directory and what it held at its last sync. */
+    private interface Sync {
+        Set<List<String>> apply(Path dir, Set<List<String>> previous) throws Exception;
+    }
 
     private ScheduledExecutorService timer;
-    private Set<List<String>> synced = Set.of();
+    private final Map<Path, Set<List<String>>> synced = new HashMap<>();
 
     void start(@Observes StartupEvent event) {
-        if (config.profiles().watch().isEmpty()) return;
-        Path dir = Path.of(config.profiles().watch().get());
-        sync(dir);
+        Map<Path, Sync> sources = new LinkedHashMap<>();
+        config.profiles().watch().ifPresent(d -> sources.put(Path.of(d), profiles::syncFromDirectory));
+        config.experiments().watch().ifPresent(d -> sources.put(Path.of(d), experiments::syncFromDirectory));
+        if (sources.isEmpty()) return;
+        Runnable syncAll = () -> sources.forEach(this::sync);
+        syncAll.run();
         timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "headgate-profile-watch");
+            Thread t = new Thread(r, "headgate-registry-watch");
             t.setDaemon(true);
             return t;
         });
         long every = config.profiles().watchInterval().toMillis();
-        timer.scheduleWithFixedDelay(() -> sync(dir), every, every, TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(syncAll, every, every, TimeUnit.MILLISECONDS);
     }
 
-    private synchronized void sync(Path dir) {
+    private synchronized void sync(Path dir, Sync sync) {
         try {
-            synced = registry.syncFromDirectory(dir, synced);
+            synced.put(dir, sync.apply(dir, synced.getOrDefault(dir, Set.of())));
         } catch (Exception e) {
             // a half-updated or malformed file: keep serving what we have and say why
-            LOG.warnf("profile directory %s not applied: %s", dir, e.getMessage());
+            LOG.warnf("directory %s not applied: %s", dir, e.getMessage());
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -96,6 +97,26 @@ public final class ExperimentRegistry {
         } finally {
             writes.unlock();
         }
+    }
+
+    /**
+     * Follows a directory that is the source of truth for experiments (a mounted ConfigMap; files hold
+     * an {@link ExperimentSpec} in JSON), as {@link ProfileRegistry#syncFromDirectory} does for profiles.
+     */
+    public Set<List<String>> syncFromDirectory(Path dir, Set<List<String>> previous) throws IOException {
+        return SourceDirectory.sync(SourceDirectory.read(dir, ExperimentSpec.class, JSON, "experiment"), previous, new SourceDirectory.Target<>() {
+            public Optional<ExperimentSpec> current(String model, String name) {
+                return latest(model, name).map(Experiment::spec);
+            }
+
+            public void write(String model, String name, ExperimentSpec spec) throws IOException {
+                put(model, name, spec, currentRevision(model, name));
+            }
+
+            public void remove(String model, String name) throws IOException {
+                delete(model, name, currentRevision(model, name));
+            }
+        }, "experiment");
     }
 
     public Optional<Experiment> latest(String model, String name) {

@@ -1,6 +1,5 @@
 package io.headgate.steer;
 
-import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.jboss.logging.Logger;
@@ -12,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -151,15 +149,15 @@ public final class ProfileRegistry {
     }
 
     /**
-     * Installs each profile found under {@code seeds} (see {@link #readDirectory}) whose (model, name)
+     * Installs each profile found under {@code seeds} (laid out as {@link SourceDirectory} reads it) whose (model, name)
      * has never been written; a profile an operator deleted stays deleted.
      *
      * @return how many profiles were installed
      */
     public int seedFromDirectory(Path seeds) throws IOException {
         int installed = 0;
-        for (Map.Entry<Key, ProfileSpec> e : readDirectory(seeds).entrySet()) {
-            if (seed(e.getKey(), e.getValue())) installed++;
+        for (Map.Entry<List<String>, ProfileSpec> e : SourceDirectory.read(seeds, ProfileSpec.class, JSON, "profile").entrySet()) {
+            if (seed(new Key(e.getKey().get(0), e.getKey().get(1)), e.getValue())) installed++;
         }
         return installed;
     }
@@ -172,61 +170,19 @@ public final class ProfileRegistry {
      * @return the (model, name) pairs the directory holds now: pass them as {@code previous} next time
      */
     public Set<List<String>> syncFromDirectory(Path dir, Set<List<String>> previous) throws IOException {
-        Map<Key, ProfileSpec> wanted = readDirectory(dir);
-        Set<List<String>> now = new HashSet<>();
-        for (Map.Entry<Key, ProfileSpec> e : wanted.entrySet()) {
-            Key key = e.getKey();
-            now.add(List.of(key.model(), key.name()));
-            Optional<Profile> current = latest(key.model(), key.name());
-            if (current.isPresent() && current.get().spec().equals(e.getValue())) continue;
-            try {
-                put(key.model(), key.name(), e.getValue(), currentRevision(key.model(), key.name()));
-            } catch (StaleRevisionException raced) {
-                LOG.debugf("profile %s/%s changed while syncing; the next sync settles it", key.model(), key.name());
+        return SourceDirectory.sync(SourceDirectory.read(dir, ProfileSpec.class, JSON, "profile"), previous, new SourceDirectory.Target<>() {
+            public Optional<ProfileSpec> current(String model, String name) {
+                return latest(model, name).map(Profile::spec);
             }
-        }
-        for (List<String> gone : previous) {
-            if (now.contains(gone) || latest(gone.get(0), gone.get(1)).isEmpty()) continue;
-            try {
-                delete(gone.get(0), gone.get(1), currentRevision(gone.get(0), gone.get(1)));
-            } catch (StaleRevisionException raced) {
-                LOG.debugf("profile %s/%s changed while syncing; the next sync settles it", gone.get(0), gone.get(1));
-            }
-        }
-        return now;
-    }
 
-    /**
-     * Reads profile files: {@code <model>/<name>.json}, or flat {@code <model>__<name>.json} (a ConfigMap
-     * mounts its keys as files of one directory). Each holds a {@link ProfileSpec} in JSON.
-     */
-    private static Map<Key, ProfileSpec> readDirectory(Path dir) throws IOException {
-        Map<Key, ProfileSpec> out = new java.util.LinkedHashMap<>();
-        if (!Files.isDirectory(dir)) return out;
-        for (Path entry : sortedEntries(dir)) {
-            String entryName = fileName(entry);
-            if (Files.isDirectory(entry) && !entryName.startsWith(".")) {
-                for (Path file : sortedEntries(entry)) readProfileFile(file, entryName, fileName(file), out);
-            } else if (entryName.contains("__")) {
-                int split = entryName.indexOf("__");
-                readProfileFile(entry, entryName.substring(0, split), entryName.substring(split + 2), out);
+            public void write(String model, String name, ProfileSpec spec) throws IOException {
+                put(model, name, spec, currentRevision(model, name));
             }
-        }
-        return out;
-    }
 
-    private static void readProfileFile(Path file, String model, String fileName, Map<Key, ProfileSpec> out) throws IOException {
-        if (!fileName.endsWith(".json") || !Files.isRegularFile(file)) return;
-        String name = fileName.substring(0, fileName.length() - ".json".length());
-        try {
-            ProfileValidator.validateModel(model);
-            ProfileValidator.validateName(name);
-            out.put(new Key(model, name), JSON.readValue(Files.readAllBytes(file), ProfileSpec.class));
-        } catch (ProfileException e) {
-            throw new ProfileException(e.field(), "profile file " + file + ": " + e.getMessage());
-        } catch (JacksonException e) {
-            throw new IOException("profile file " + file + " is not a valid profile: " + e.getOriginalMessage(), e);
-        }
+            public void remove(String model, String name) throws IOException {
+                delete(model, name, currentRevision(model, name));
+            }
+        }, "profile");
     }
 
     /** Installs one seed unless (model, name) was ever written; holding the write lock makes check and write one step. */

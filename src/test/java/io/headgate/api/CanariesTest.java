@@ -33,6 +33,9 @@ class CanariesTest extends GatewayTestBase {
     @Inject
     Canaries canaries;
 
+    @Inject
+    io.headgate.steer.ExperimentRegistry experiments;
+
     @GrpcClient("headgate")
     Discovery discovery;
 
@@ -42,9 +45,14 @@ class CanariesTest extends GatewayTestBase {
     @Test
     void canaryAccuracyForIdentityAndProfilesInUse() throws Exception {
         GrpcStream.start(generator, start("((=").setSteering(profile("ablate-l3")).build()).rest();
+        String experiment = "canary-" + System.nanoTime();
+        experiments.put(MODEL, experiment, new io.headgate.steer.ExperimentSpec("arms for the canary test", List.of(
+                new io.headgate.steer.Arm("base", "identity", 1), new io.headgate.steer.Arm("gated", "ablate-l3", 1))), 0);
         canaries.runNow();
         String text = MetricsAndHealthTest.get(metrics);
         assertThat(text).contains("headgate_canary_accuracy{arm=\"none\",model=\"parens-lm\",profile=\"ablate-l3\",task=\"brackets\"}")
+                .contains("headgate_canary_accuracy{arm=\"gated\",model=\"parens-lm\",profile=\"ablate-l3\",task=\"brackets\"}")
+                .contains("headgate_canary_accuracy{arm=\"base\",model=\"parens-lm\",profile=\"identity\",task=\"addition\"}")
                 .contains("headgate_canary_accuracy{arm=\"none\",model=\"parens-lm\",profile=\"identity\",task=\"addition\"}");
 
         double exported = text.lines().filter(l -> l.startsWith("headgate_canary_accuracy{arm=\"none\",model=\"parens-lm\",profile=\"identity\",task=\"brackets\"}"))
