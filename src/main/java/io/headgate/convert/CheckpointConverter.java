@@ -1,5 +1,6 @@
 package io.headgate.convert;
 
+import io.headgate.model.lm.CausalLmContract;
 import io.headgate.model.BundleManifest;
 import io.headgate.model.GraphContract;
 
@@ -21,10 +22,10 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
-import static io.headgate.model.GraphContract.pastKey;
-import static io.headgate.model.GraphContract.pastValue;
-import static io.headgate.model.GraphContract.presentKey;
-import static io.headgate.model.GraphContract.presentValue;
+import static io.headgate.model.lm.CausalLmContract.pastKey;
+import static io.headgate.model.lm.CausalLmContract.pastValue;
+import static io.headgate.model.lm.CausalLmContract.presentKey;
+import static io.headgate.model.lm.CausalLmContract.presentValue;
 
 /**
  * Checkpoint directory ({@code config.json} + safetensors) → bundle directory ({@code headgate.json},
@@ -135,13 +136,11 @@ public final class CheckpointConverter {
 
     private static BundleManifest manifest(Path checkpoint, LlamaConfig c, Options options, int maxLength,
                                            boolean hasTokenizer, String hash) {
-        List<String> controls = options.controls()
-                ? List.of(GraphContract.HEAD_GAIN, GraphContract.HEAD_BIAS, GraphContract.ATTN_IDENTITY_MIX)
-                : List.of();
+        List<String> controls = options.controls() ? GraphContract.CONTROLS : List.<String>of();
         return new BundleManifest(
                 BundleManifest.FORMAT,
                 checkpoint.toAbsolutePath().normalize().getFileName().toString(),
-                "causal-lm",
+                BundleManifest.CAUSAL_LM,
                 GRAPH_FILE,
                 hasTokenizer ? TOKENIZER_FILE : null,
                 new BundleManifest.Dimensions(c.layers(), c.heads(), c.kvHeads(), c.headDim(), c.hiddenSize(), c.vocabSize()),
@@ -154,7 +153,9 @@ public final class CheckpointConverter {
                 c.bosTokenIds(),
                 c.eosTokenIds(),
                 new BundleManifest.Source(checkpoint.toAbsolutePath().normalize().toString(), c.modelType(), hash, VERSION),
-                options.analysis() ? GraphContract.ANALYSIS_OUTPUTS : List.of());
+                options.analysis() ? CausalLmContract.ANALYSIS_OUTPUTS : List.of(),
+                null,
+                null);
     }
 
     /** SHA-256 over the converter version, the options and every file the conversion reads. */

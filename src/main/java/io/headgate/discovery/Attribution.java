@@ -3,7 +3,7 @@ package io.headgate.discovery;
 import io.headgate.convert.CheckpointWeights;
 import io.headgate.convert.LlamaConfig;
 import io.headgate.model.BundleManifest.Dimensions;
-import io.headgate.model.LastPosition;
+import io.headgate.model.lm.LastPosition;
 
 import java.io.IOException;
 import java.nio.FloatBuffer;

@@ -2,11 +2,11 @@ package io.headgate.discovery;
 
 import ai.onnxruntime.OrtException;
 import io.headgate.model.BundleManifest.Dimensions;
-import io.headgate.model.CausalLmGraph;
+import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.model.ControlBatch;
-import io.headgate.model.KvCache;
-import io.headgate.model.LastPosition;
-import io.headgate.steer.ControlRow;
+import io.headgate.model.lm.KvCache;
+import io.headgate.model.lm.LastPosition;
+import io.headgate.model.ControlRow;
 
 import java.nio.FloatBuffer;
 import java.util.ArrayList;

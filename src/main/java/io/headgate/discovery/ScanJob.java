@@ -1,6 +1,6 @@
 package io.headgate.discovery;
 
-import io.headgate.steer.ControlRow;
+import io.headgate.model.ControlRow;
 
 import java.util.List;
 

@@ -1,22 +1,28 @@
 package io.headgate.model;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.headgate.model.lm.CausalLmContract;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * {@code headgate.json}: what a bundle directory holds and how its graph is shaped.
+ * {@code headgate.json}: what a bundle directory holds and how its graph is shaped. The fields every
+ * kind has come first; each kind then has its own section ({@link #cache} and the token fields for
+ * {@code causal-lm}, {@link #diffusion}, {@link #forecast}), required for that kind and absent for the others.
  *
- * @param kind      causal-lm (diffusion and forecast later)
+ * @param kind      {@value #CAUSAL_LM}, {@value #DIFFUSION} or {@value #FORECAST}
  * @param graph     the ONNX file, relative to the bundle
  * @param tokenizer a Hugging Face tokenizer.json, relative to the bundle, or null
+ * @param maxLength causal-lm: positions per KV-cache slot; other kinds: the graph's sequence length (or 0)
  * @param controls  the control inputs the graph has (empty for a plain graph)
- * @param logits    "last" ([B, V]) or "all" ([B, S, V])
- * @param analysisOutputs the last-position analysis outputs the graph has ({@link GraphContract#ANALYSIS_OUTPUTS}), or none
+ * @param logits    causal-lm: "last" ([B, V]) or "all" ([B, S, V])
+ * @param analysisOutputs the last-position analysis outputs the graph has ({@link CausalLmContract#ANALYSIS_OUTPUTS}), or none
  */
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public record BundleManifest(
         int format,
         String name,
@@ -31,16 +37,20 @@ public record BundleManifest(
         List<Integer> bosTokenIds,
         List<Integer> eosTokenIds,
         Source source,
-        List<String> analysisOutputs) {
+        List<String> analysisOutputs,
+        Diffusion diffusion,
+        Forecast forecast) {
 
     public static final String FILE = "headgate.json";
     public static final int FORMAT = 1;
+    public static final String CAUSAL_LM = "causal-lm", DIFFUSION = "diffusion", FORECAST = "forecast";
+    public static final List<String> KINDS = List.of(CAUSAL_LM, DIFFUSION, FORECAST);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** L layers (attention modules), H heads, K kv heads, Dh head dim, D model dim, V vocabulary. */
+    /** L layers (attention modules), H heads, K kv heads, Dh head dim, D model dim, V vocabulary (0 without one). */
     public record Dimensions(int layers, int heads, int kvHeads, int headDim, int modelDim, int vocabSize) {
         public Dimensions {
-            if (layers <= 0 || heads <= 0 || kvHeads <= 0 || headDim <= 0 || modelDim <= 0 || vocabSize <= 0) {
+            if (layers <= 0 || heads <= 0 || kvHeads <= 0 || headDim <= 0 || modelDim <= 0 || vocabSize < 0) {
                 throw new IllegalArgumentException("dimensions must be positive: " + this);
             }
         }
@@ -58,17 +68,70 @@ public record BundleManifest(
     public record Source(String checkpoint, String modelType, String sha256, String converter) {
     }
 
+    /**
+     * A diffusion transformer trained with flow matching: {@code x_t = (1−t)·x0 + t·ε}, the graph predicts
+     * the velocity {@code ε − x0}, sampling runs t from 1 to 0. Images are [channels, height, width] in
+     * [{@code pixelMin}, {@code pixelMax}]; labels are 0..classes−1 and {@code classes} is the null label.
+     *
+     * @param classifier   an ONNX graph scoring samples (logits [B, classes], features [B, F]), relative to the bundle, or null
+     * @param featureStats mean and covariance of the classifier's features on real held-out images (JSON), or null
+     */
+    public record Diffusion(int channels, int height, int width, int classes, float pixelMin, float pixelMax,
+                            int defaultSteps, int maxSteps, float defaultCfgScale, float defaultPerturbationScale,
+                            String classifier, String featureStats) {
+        public Diffusion {
+            if (channels <= 0 || height <= 0 || width <= 0) throw new IllegalArgumentException(FILE + " diffusion: image dimensions must be positive");
+            if (classes < 0) throw new IllegalArgumentException(FILE + " diffusion.classes must be >= 0");
+            if (!(pixelMax > pixelMin)) throw new IllegalArgumentException(FILE + " diffusion: pixelMax must exceed pixelMin");
+            if (defaultSteps <= 0 || maxSteps < defaultSteps) {
+                throw new IllegalArgumentException(FILE + " diffusion: need 0 < defaultSteps <= maxSteps");
+            }
+        }
+
+        /** The label that asks for an unconditional prediction. */
+        public int nullLabel() {
+            return classes;
+        }
+    }
+
+    /**
+     * A decoder over patches of a univariate series: the last {@code contextLength} values in,
+     * {@code horizon} steps × the quantile levels out.
+     */
+    public record Forecast(int patch, int contextLength, int horizon, List<Double> quantiles) {
+        public Forecast {
+            if (patch <= 0 || contextLength <= 0 || contextLength % patch != 0 || horizon <= 0) {
+                throw new IllegalArgumentException(FILE + " forecast: need positive patch, horizon and a context that is a whole number of patches");
+            }
+            if (quantiles == null || quantiles.isEmpty()) throw new IllegalArgumentException(FILE + " forecast.quantiles must not be empty");
+            quantiles = List.copyOf(quantiles);
+        }
+    }
+
     public BundleManifest {
         if (format != FORMAT) throw new IllegalArgumentException(FILE + " format " + format + " is not " + FORMAT);
-        if (!"causal-lm".equals(kind)) throw new IllegalArgumentException(FILE + " field 'kind' is '" + kind + "'; supported: causal-lm");
-        if (maxLength <= 0) throw new IllegalArgumentException(FILE + " field 'maxLength' must be positive");
-        if (!"last".equals(logits) && !"all".equals(logits)) {
-            throw new IllegalArgumentException(FILE + " field 'logits' must be 'last' or 'all'");
-        }
-        controls = List.copyOf(controls);
-        bosTokenIds = List.copyOf(bosTokenIds);
-        eosTokenIds = List.copyOf(eosTokenIds);
+        if (!KINDS.contains(kind)) throw new IllegalArgumentException(FILE + " field 'kind' is '" + kind + "'; supported: " + String.join(", ", KINDS));
+        if (dimensions == null) throw new IllegalArgumentException(FILE + " field 'dimensions' is required");
+        controls = controls == null ? List.of() : List.copyOf(controls);
+        bosTokenIds = bosTokenIds == null ? List.of() : List.copyOf(bosTokenIds);
+        eosTokenIds = eosTokenIds == null ? List.of() : List.copyOf(eosTokenIds);
         analysisOutputs = analysisOutputs == null ? List.of() : List.copyOf(analysisOutputs); // absent in older manifests
+        switch (kind) {
+            case CAUSAL_LM -> {
+                if (maxLength <= 0) throw new IllegalArgumentException(FILE + " field 'maxLength' must be positive");
+                if (dimensions.vocabSize() <= 0) throw new IllegalArgumentException(FILE + " field 'dimensions.vocabSize' must be positive for " + CAUSAL_LM);
+                if (!"last".equals(logits) && !"all".equals(logits)) {
+                    throw new IllegalArgumentException(FILE + " field 'logits' must be 'last' or 'all'");
+                }
+                if (cache == null) throw new IllegalArgumentException(FILE + " field 'cache' is required for " + CAUSAL_LM);
+            }
+            case DIFFUSION -> {
+                if (diffusion == null) throw new IllegalArgumentException(FILE + " field 'diffusion' is required for " + DIFFUSION);
+            }
+            default -> {
+                if (forecast == null) throw new IllegalArgumentException(FILE + " field 'forecast' is required for " + FORECAST);
+            }
+        }
     }
 
     public boolean steerable() {
@@ -77,7 +140,7 @@ public record BundleManifest(
 
     /** True when the graph also outputs each head's output, each MLP's output, the embedding and the final residual. */
     public boolean analysis() {
-        return analysisOutputs.containsAll(GraphContract.ANALYSIS_OUTPUTS);
+        return analysisOutputs.containsAll(CausalLmContract.ANALYSIS_OUTPUTS);
     }
 
     public static BundleManifest read(Path bundleDir) throws IOException {

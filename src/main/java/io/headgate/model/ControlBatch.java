@@ -1,6 +1,6 @@
 package io.headgate.model;
 
-import io.headgate.steer.ControlRow;
+import io.headgate.model.ControlRow;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -41,15 +41,15 @@ public final class ControlBatch {
         mix.put(row * controls.mix().length, controls.mix());
     }
 
-    FloatBuffer gain() {
+    public FloatBuffer gain() {
         return gain;
     }
 
-    FloatBuffer bias() {
+    public FloatBuffer bias() {
         return bias;
     }
 
-    FloatBuffer mix() {
+    public FloatBuffer mix() {
         return mix;
     }
 }

@@ -3,53 +3,21 @@ package io.headgate.model;
 import java.util.List;
 
 /**
- * Names of the inputs and outputs of a steerable causal-LM graph: what the converter writes and
- * the runtime feeds. Shapes use B rows, S new positions, L layers, H heads, K kv heads, Dh head dim.
+ * The head controls every steerable graph takes, whatever its kind: float inputs with a leading batch
+ * dimension, so every row carries its own profile. Each acts on a head's output z (shape Dh) just
+ * before the output projection, as {@code z ← g·((1−u)·z + u·v_self) + b}; the identity values
+ * reproduce the graph without controls bit for bit. Kind-specific inputs and outputs are named in
+ * each kind's own contract ({@code model.lm.CausalLmContract}, ...).
  */
 public final class GraphContract {
     private GraphContract() {
     }
 
-    /** int64 [B, S]: the new tokens of each row. */
-    public static final String INPUT_IDS = "input_ids";
-    /** int32 [B]: each row's total length (cached + new) minus one. */
-    public static final String SEQLENS_K = "seqlens_k";
-    /** int32 scalar: the longest row's total length. */
-    public static final String TOTAL_SEQUENCE_LENGTH = "total_sequence_length";
     /** float [B, L, H], identity 1: z ← g·z. */
     public static final String HEAD_GAIN = "head_gain";
     /** float [B, L, H, Dh], identity 0: z ← z + b. */
     public static final String HEAD_BIAS = "head_bias";
     /** float [B, L, H], identity 0: z ← (1−u)·z + u·v_self. */
     public static final String ATTN_IDENTITY_MIX = "attn_identity_mix";
-    /** float [B, V] (last position) or [B, S, V] (every position, evaluation graphs). */
-    public static final String LOGITS = "logits";
-
-    // Analysis graphs only, all at each row's last position: what direct logit attribution decomposes.
-    /** float [B, L, H, Dh]: each head's output z after the controls, before o_proj. */
-    public static final String HEAD_OUTPUTS = "head_outputs";
-    /** float [B, L, D]: each layer's MLP output (down_proj, bias included), added to the residual. */
-    public static final String MLP_OUTPUTS = "mlp_outputs";
-    /** float [B, D]: the token embedding. */
-    public static final String EMBEDDING = "embedding";
-    /** float [B, D]: the residual stream before the final norm. */
-    public static final String FINAL_RESIDUAL = "final_residual";
-    public static final List<String> ANALYSIS_OUTPUTS = List.of(HEAD_OUTPUTS, MLP_OUTPUTS, EMBEDDING, FINAL_RESIDUAL);
-
-    /** float [slots, K, maxLength, Dh]: passed as input and as pinned output, updated in place. */
-    public static String pastKey(Object layer) {
-        return "past_key_" + layer;
-    }
-
-    public static String pastValue(Object layer) {
-        return "past_value_" + layer;
-    }
-
-    public static String presentKey(Object layer) {
-        return "present_key_" + layer;
-    }
-
-    public static String presentValue(Object layer) {
-        return "present_value_" + layer;
-    }
+    public static final List<String> CONTROLS = List.of(HEAD_GAIN, HEAD_BIAS, ATTN_IDENTITY_MIX);
 }

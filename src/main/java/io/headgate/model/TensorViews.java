@@ -17,7 +17,7 @@ import java.util.Map;
  * every later step with the same slice and shape: a decode step then creates no tensor at all
  * (each creation is a JNI call). The buffers' contents change in place between runs.
  */
-final class TensorViews implements AutoCloseable {
+public final class TensorViews implements AutoCloseable {
 
     /** A slice of one buffer (compared by identity, not content) with a shape. */
     private record Key(Buffer base, int offset, long[] shape) {
@@ -35,18 +35,18 @@ final class TensorViews implements AutoCloseable {
     private final OrtEnvironment env;
     private final Map<Key, OnnxTensor> views = new HashMap<>();
 
-    TensorViews(OrtEnvironment env) {
+    public TensorViews(OrtEnvironment env) {
         this.env = env;
     }
 
-    static int elements(long[] shape) {
+    public static int elements(long[] shape) {
         long n = 1;
         for (long d : shape) n *= d;
         return Math.toIntExact(n);
     }
 
     /** A float, long or int tensor over base[offset, offset + elements(shape)). */
-    OnnxTensor view(Buffer base, int offset, long[] shape) throws OrtException {
+    public OnnxTensor view(Buffer base, int offset, long[] shape) throws OrtException {
         Key key = new Key(base, offset, shape);
         OnnxTensor t = views.get(key);
         if (t == null) {

@@ -10,7 +10,7 @@ import io.headgate.discovery.ScanListener;
 import io.headgate.discovery.ScanReport;
 import io.headgate.discovery.ScanStore;
 import io.headgate.model.BundleManifest;
-import io.headgate.model.CausalLmGraph;
+import io.headgate.model.lm.CausalLmGraph;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;

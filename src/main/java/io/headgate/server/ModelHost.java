@@ -7,7 +7,7 @@ import io.headgate.engine.EngineMetrics;
 import io.headgate.engine.Scheduler;
 import io.headgate.engine.lm.CausalLmWorkload;
 import io.headgate.model.BundleManifest;
-import io.headgate.model.CausalLmGraph;
+import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.steer.Profile;
 import io.headgate.steer.ProfileRegistry;
 import io.headgate.steer.SteeringResolver;

@@ -1,5 +1,6 @@
 package io.headgate.steer;
 
+import io.headgate.model.ControlRow;
 /**
  * A resolved steering: what events are tagged with, the compiled control row every step copies,
  * and the profile name the stream follows (null when pinned, inline or identity).

@@ -1,5 +1,6 @@
 package io.headgate.steer;
 
+import io.headgate.model.ControlRow;
 import io.headgate.model.BundleManifest.Dimensions;
 
 import java.util.Map;

@@ -26,7 +26,7 @@ import io.headgate.discovery.ScanJob;
 import io.headgate.discovery.ScanListener;
 import io.headgate.discovery.ScanReport;
 import io.headgate.server.DiscoveryHost;
-import io.headgate.steer.ControlRow;
+import io.headgate.model.ControlRow;
 import io.headgate.testing.ParensLm;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;

@@ -1,5 +1,6 @@
 package io.headgate.bench;
 
+import io.headgate.model.lm.CausalLmContract;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
@@ -74,12 +75,12 @@ final class BareLoop implements AutoCloseable {
             IntBuffer total = ints(1);
             for (int r = 0; r < rows; r++) seqlens.put(r, promptLength - 1);
             total.put(0, promptLength);
-            inputs.put(GraphContract.SEQLENS_K, own(owned, OnnxTensor.createTensor(env, seqlens, new long[]{rows})));
-            inputs.put(GraphContract.TOTAL_SEQUENCE_LENGTH, own(owned, OnnxTensor.createTensor(env, total, new long[]{})));
-            inputs.put(GraphContract.INPUT_IDS, own(owned, OnnxTensor.createTensor(env, prompt, new long[]{rows, promptLength})));
+            inputs.put(CausalLmContract.SEQLENS_K, own(owned, OnnxTensor.createTensor(env, seqlens, new long[]{rows})));
+            inputs.put(CausalLmContract.TOTAL_SEQUENCE_LENGTH, own(owned, OnnxTensor.createTensor(env, total, new long[]{})));
+            inputs.put(CausalLmContract.INPUT_IDS, own(owned, OnnxTensor.createTensor(env, prompt, new long[]{rows, promptLength})));
             FloatBuffer logits = floats(rows * d.vocabSize());
             Map<String, OnnxValue> pinned = new HashMap<>();
-            pinned.put(GraphContract.LOGITS, own(owned, OnnxTensor.createTensor(env, logits, new long[]{rows, d.vocabSize()})));
+            pinned.put(CausalLmContract.LOGITS, own(owned, OnnxTensor.createTensor(env, logits, new long[]{rows, d.vocabSize()})));
             boolean inPlace = manifest.cache().inPlace();
             List<OnnxValue> carried = new ArrayList<>(); // concat cache: the previous step's presents
             for (int l = 0; l < d.layers(); l++) {
@@ -87,18 +88,18 @@ final class BareLoop implements AutoCloseable {
                 long[] shape = {rows, d.kvHeads(), past, d.headDim()};
                 OnnxTensor k = own(owned, OnnxTensor.createTensor(env, floats((int) (rows * d.kvHeads() * past * d.headDim())), shape));
                 OnnxTensor v = own(owned, OnnxTensor.createTensor(env, floats((int) (rows * d.kvHeads() * past * d.headDim())), shape));
-                inputs.put(GraphContract.pastKey(l), k);
-                inputs.put(GraphContract.pastValue(l), v);
+                inputs.put(CausalLmContract.pastKey(l), k);
+                inputs.put(CausalLmContract.pastValue(l), v);
                 if (inPlace) {
-                    pinned.put(GraphContract.presentKey(l), k);
-                    pinned.put(GraphContract.presentValue(l), v);
+                    pinned.put(CausalLmContract.presentKey(l), k);
+                    pinned.put(CausalLmContract.presentValue(l), v);
                 }
             }
             Set<String> requested = inPlace ? Set.of() : presentNames(d.layers());
             carried = step(inputs, requested, pinned, carried, d.layers());
 
             LongBuffer next = longs(rows);
-            inputs.put(GraphContract.INPUT_IDS, own(owned, OnnxTensor.createTensor(env, next, new long[]{rows, 1})));
+            inputs.put(CausalLmContract.INPUT_IDS, own(owned, OnnxTensor.createTensor(env, next, new long[]{rows, 1})));
             long t0 = System.nanoTime();
             for (int t = 0; t < tokens; t++) {
                 for (int r = 0; r < rows; r++) {
@@ -126,10 +127,10 @@ final class BareLoop implements AutoCloseable {
         }
         List<OnnxValue> presents = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
-            OnnxTensor k = (OnnxTensor) result.get(GraphContract.presentKey(l)).orElseThrow();
-            OnnxTensor v = (OnnxTensor) result.get(GraphContract.presentValue(l)).orElseThrow();
-            inputs.put(GraphContract.pastKey(l), k);
-            inputs.put(GraphContract.pastValue(l), v);
+            OnnxTensor k = (OnnxTensor) result.get(CausalLmContract.presentKey(l)).orElseThrow();
+            OnnxTensor v = (OnnxTensor) result.get(CausalLmContract.presentValue(l)).orElseThrow();
+            inputs.put(CausalLmContract.pastKey(l), k);
+            inputs.put(CausalLmContract.pastValue(l), v);
             presents.add(k);
             presents.add(v);
         }
@@ -140,8 +141,8 @@ final class BareLoop implements AutoCloseable {
     private static Set<String> presentNames(int layers) {
         Set<String> names = new java.util.HashSet<>();
         for (int l = 0; l < layers; l++) {
-            names.add(GraphContract.presentKey(l));
-            names.add(GraphContract.presentValue(l));
+            names.add(CausalLmContract.presentKey(l));
+            names.add(CausalLmContract.presentValue(l));
         }
         return names;
     }

@@ -1,11 +1,11 @@
 package io.headgate.discovery;
 
 import io.headgate.convert.CheckpointConverter;
-import io.headgate.model.CausalLmGraph;
+import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.model.ControlBatch;
-import io.headgate.model.KvCache;
-import io.headgate.model.LastPosition;
-import io.headgate.steer.ControlRow;
+import io.headgate.model.lm.KvCache;
+import io.headgate.model.lm.LastPosition;
+import io.headgate.model.ControlRow;
 import io.headgate.testing.Checkpoints;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,9 +1,9 @@
 package io.headgate.discovery;
 
-import io.headgate.model.CausalLmGraph;
+import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.model.ControlBatch;
-import io.headgate.model.KvCache;
-import io.headgate.steer.ControlRow;
+import io.headgate.model.lm.KvCache;
+import io.headgate.model.ControlRow;
 
 import java.nio.FloatBuffer;
 import java.util.ArrayList;

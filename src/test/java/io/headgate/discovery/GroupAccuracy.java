@@ -2,7 +2,7 @@ package io.headgate.discovery;
 
 import io.headgate.effect.Probe;
 import io.headgate.effect.ProbeSets;
-import io.headgate.steer.ControlRow;
+import io.headgate.model.ControlRow;
 import io.headgate.testing.ParensLm;
 
 import java.util.Arrays;

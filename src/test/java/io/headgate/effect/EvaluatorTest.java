@@ -2,8 +2,8 @@ package io.headgate.effect;
 
 import io.headgate.engine.Scheduler;
 import io.headgate.engine.lm.CausalLmWorkload;
-import io.headgate.model.CausalLmGraph;
-import io.headgate.steer.ControlRow;
+import io.headgate.model.lm.CausalLmGraph;
+import io.headgate.model.ControlRow;
 import io.headgate.steer.Steering;
 import io.headgate.steer.SteeringTag;
 import io.headgate.testing.ParensLm;

@@ -1,7 +1,7 @@
 package io.headgate.testing;
 
 import io.headgate.convert.CheckpointConverter;
-import io.headgate.model.CausalLmGraph;
+import io.headgate.model.lm.CausalLmGraph;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -5,10 +5,10 @@ import io.headgate.convert.CheckpointConverter;
 import io.headgate.engine.EngineMetrics;
 import io.headgate.engine.Scheduler;
 import io.headgate.engine.lm.CausalLmWorkload;
-import io.headgate.model.CausalLmGraph;
+import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.model.ControlBatch;
-import io.headgate.model.KvCache;
-import io.headgate.steer.ControlRow;
+import io.headgate.model.lm.KvCache;
+import io.headgate.model.ControlRow;
 
 import java.io.IOException;
 import java.nio.FloatBuffer;

@@ -3,7 +3,7 @@ package io.headgate.testing;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.headgate.model.BundleManifest.Dimensions;
-import io.headgate.steer.ControlRow;
+import io.headgate.model.ControlRow;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -5,10 +5,10 @@ import io.headgate.engine.Stream;
 import io.headgate.engine.StreamEvent.FinishReason;
 import io.headgate.engine.Workload;
 import io.headgate.model.BundleManifest;
-import io.headgate.model.CausalLmGraph;
+import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.model.ControlBatch;
-import io.headgate.model.KvCache;
-import io.headgate.steer.ControlRow;
+import io.headgate.model.lm.KvCache;
+import io.headgate.model.ControlRow;
 
 import java.nio.FloatBuffer;
 import java.util.Arrays;

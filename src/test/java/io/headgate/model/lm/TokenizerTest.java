@@ -1,4 +1,4 @@
-package io.headgate.model;
+package io.headgate.model.lm;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;

@@ -1,6 +1,8 @@
-package io.headgate.steer;
+package io.headgate.model;
 
 import io.headgate.model.BundleManifest.Dimensions;
+
+
 
 import java.util.Arrays;
 

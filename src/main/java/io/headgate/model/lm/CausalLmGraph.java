@@ -1,5 +1,8 @@
-package io.headgate.model;
+package io.headgate.model.lm;
 
+import io.headgate.model.BundleManifest;
+import io.headgate.model.ControlBatch;
+import io.headgate.model.TensorViews;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
@@ -18,20 +21,20 @@ import java.util.Map;
 import java.util.Set;
 
 import static io.headgate.model.GraphContract.ATTN_IDENTITY_MIX;
-import static io.headgate.model.GraphContract.EMBEDDING;
-import static io.headgate.model.GraphContract.FINAL_RESIDUAL;
+import static io.headgate.model.lm.CausalLmContract.EMBEDDING;
+import static io.headgate.model.lm.CausalLmContract.FINAL_RESIDUAL;
 import static io.headgate.model.GraphContract.HEAD_BIAS;
 import static io.headgate.model.GraphContract.HEAD_GAIN;
-import static io.headgate.model.GraphContract.HEAD_OUTPUTS;
-import static io.headgate.model.GraphContract.INPUT_IDS;
-import static io.headgate.model.GraphContract.LOGITS;
-import static io.headgate.model.GraphContract.MLP_OUTPUTS;
-import static io.headgate.model.GraphContract.SEQLENS_K;
-import static io.headgate.model.GraphContract.TOTAL_SEQUENCE_LENGTH;
-import static io.headgate.model.GraphContract.pastKey;
-import static io.headgate.model.GraphContract.pastValue;
-import static io.headgate.model.GraphContract.presentKey;
-import static io.headgate.model.GraphContract.presentValue;
+import static io.headgate.model.lm.CausalLmContract.HEAD_OUTPUTS;
+import static io.headgate.model.lm.CausalLmContract.INPUT_IDS;
+import static io.headgate.model.lm.CausalLmContract.LOGITS;
+import static io.headgate.model.lm.CausalLmContract.MLP_OUTPUTS;
+import static io.headgate.model.lm.CausalLmContract.SEQLENS_K;
+import static io.headgate.model.lm.CausalLmContract.TOTAL_SEQUENCE_LENGTH;
+import static io.headgate.model.lm.CausalLmContract.pastKey;
+import static io.headgate.model.lm.CausalLmContract.pastValue;
+import static io.headgate.model.lm.CausalLmContract.presentKey;
+import static io.headgate.model.lm.CausalLmContract.presentValue;
 
 /**
  * A loaded causal-LM bundle: its ONNX Runtime session and the forward pass over a range of KV-cache

@@ -1,7 +1,8 @@
-package io.headgate.model;
+package io.headgate.model.lm;
 
+import io.headgate.model.ControlBatch;
 import io.headgate.convert.CheckpointConverter;
-import io.headgate.steer.ControlRow;
+import io.headgate.model.ControlRow;
 import io.headgate.testing.Checkpoints;
 import io.headgate.testing.Greedy;
 import org.junit.jupiter.api.io.TempDir;

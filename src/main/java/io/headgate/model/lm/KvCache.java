@@ -1,5 +1,6 @@
-package io.headgate.model;
+package io.headgate.model.lm;
 
+import io.headgate.model.BundleManifest;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;

@@ -1,5 +1,6 @@
-package io.headgate.model;
+package io.headgate.model.lm;
 
+import io.headgate.model.ControlBatch;
 import io.headgate.convert.CheckpointConverter;
 import io.headgate.testing.Checkpoints;
 import io.headgate.testing.Checkpoints.WithReference;
