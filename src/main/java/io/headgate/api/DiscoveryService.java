@@ -19,7 +19,7 @@ import io.headgate.discovery.ScanJob;
 import io.headgate.discovery.ScanReport;
 import io.headgate.server.DiscoveryHost;
 import io.headgate.server.HeadgateConfig;
-import io.headgate.server.LoadedModel;
+import io.headgate.server.lm.LmModel;
 import io.headgate.server.ModelHost;
 import io.headgate.steer.ProfileException;
 import io.headgate.steer.ProfileRegistry;
@@ -66,7 +66,7 @@ public class DiscoveryService implements Discovery {
     public Multi<ScanEvent> scan(ScanRequest request) {
         ScanJob job;
         try {
-            LoadedModel model = readyModel(request.getModel());
+            LmModel model = readyModel(request.getModel());
             job = new ScanRequests(model, resolver, config.discovery()).job(request);
         } catch (StatusRuntimeException e) {
             return Multi.createFrom().failure(e);
@@ -84,7 +84,7 @@ public class DiscoveryService implements Discovery {
     @Override
     public Uni<Profile> suggestProfile(SuggestProfileRequest r) {
         return Uni.createFrom().item(() -> {
-            LoadedModel model = readyModel(r.getModel());
+            LmModel model = readyModel(r.getModel());
             if (r.getScanId().isEmpty()) throw Errors.invalid("scan_id", "required");
             ScanReport scan = host.store().get(r.getScanId()).orElseThrow(() -> Errors.notFound("scan_id", "no recent scan '"
                     + r.getScanId() + "'; the last " + config.discovery().keepScans() + " scans are kept in memory"));
@@ -129,7 +129,7 @@ public class DiscoveryService implements Discovery {
     @Override
     public Uni<EvaluateResponse> evaluate(EvaluateRequest r) {
         return Uni.createFrom().item(() -> {
-            LoadedModel model = readyModel(r.getModel());
+            LmModel model = readyModel(r.getModel());
             var sets = ProbeSets.available(model.name());
             if (sets.isEmpty()) throw Errors.precondition("model", "model '" + model.name() + "' has no built-in probe sets");
             if (!r.getProbeSet().isEmpty() && !sets.contains(r.getProbeSet())) {
@@ -152,8 +152,9 @@ public class DiscoveryService implements Discovery {
         });
     }
 
-    private LoadedModel readyModel(String name) {
-        return Requests.readyModel(models, name, "model");
+    /** Discovery serves language models for now. */
+    private LmModel readyModel(String name) {
+        return Requests.readyModel(models, name, "model", LmModel.class, "Discovery");
     }
 
     static HeadClassifier classifier(float soundThreshold, double margin) {

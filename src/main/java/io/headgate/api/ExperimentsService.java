@@ -19,7 +19,9 @@ import io.headgate.effect.ProbeSets;
 import io.headgate.effect.ProportionTest;
 import io.headgate.engine.EngineMetrics;
 import io.headgate.server.Canaries;
+import io.headgate.engine.lm.LmMeters;
 import io.headgate.server.LoadedModel;
+import io.headgate.server.lm.LmModel;
 import io.headgate.server.ModelHost;
 import io.headgate.steer.Arm;
 import io.headgate.steer.ExperimentRegistry;
@@ -122,7 +124,7 @@ public class ExperimentsService implements Experiments {
     @Override
     public Uni<CompareExperimentResponse> compare(CompareExperimentRequest r) {
         return call(() -> {
-            LoadedModel m = Requests.readyModel(models, r.getModel(), "model");
+            LmModel m = Requests.readyModel(models, r.getModel(), "model", LmModel.class, "Experiments.Compare");
             var experiment = requireExisting(r.getModel(), r.getName());
             boolean canaries = !ProbeSets.available(m.name()).isEmpty();
             int perGroup = r.getPerGroup() == 0 ? 20 : r.getPerGroup();
@@ -131,6 +133,7 @@ public class ExperimentsService implements Experiments {
             int[] first = null;
             for (Arm arm : experiment.spec().arms()) {
                 EngineMetrics.ArmTotals live = m.scheduler().armTotals(arm.name());
+                LmMeters.KlTotals kl = m.meters().klTotals(arm.name());
                 int[] canary = {0, 0};
                 if (canaries) {
                     var steering = resolver.profile(m.name(), m.manifest().dimensions(), arm.profile());
@@ -142,9 +145,9 @@ public class ExperimentsService implements Experiments {
                 if (first == null) first = canary;
                 ProportionTest test = ProportionTest.of(first[1], first[0], canary[1], canary[0]);
                 out.addArms(ArmComparison.newBuilder().setArm(arm.name()).setProfile(arm.profile())
-                        .setTokens(live.tokens()).setFirstTokens(live.firstTokens())
-                        .setMeanTimeToFirstTokenSeconds(live.meanTimeToFirstToken())
-                        .setKlSamples(live.klSamples()).setMeanKl(live.meanKl())
+                        .setTokens(live.outputs()).setFirstTokens(live.firstOutputs())
+                        .setMeanTimeToFirstTokenSeconds(live.meanTimeToFirstOutput())
+                        .setKlSamples(kl.samples()).setMeanKl(kl.mean())
                         .setCanaryExamples(canary[0]).setCanaryCorrect(canary[1])
                         .setCanaryAccuracy(canary[0] == 0 ? 0 : (double) canary[1] / canary[0])
                         .setZ(test.z()).setPValue(test.pValue()));

@@ -1,27 +1,25 @@
 package io.headgate.api;
 
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.headgate.api.v1.Ack;
 import io.headgate.api.v1.GenerateEvent;
 import io.headgate.api.v1.GenerateRequest;
 import io.headgate.api.v1.Start;
 import io.headgate.api.v1.Steer;
-import io.headgate.engine.Rejection;
-import io.headgate.engine.Stream;
+import io.headgate.engine.Scheduler;
 import io.headgate.engine.StreamEvent;
-import io.headgate.engine.StreamSink;
+import io.headgate.engine.lm.Completion;
 import io.headgate.engine.lm.LmRequest;
+import io.headgate.engine.lm.LmState;
 import io.headgate.engine.lm.SamplingParams;
+import io.headgate.engine.lm.TokenEvent;
 import io.headgate.model.BundleManifest;
 import io.headgate.server.HeadgateConfig;
-import io.headgate.server.LoadedModel;
 import io.headgate.server.ModelHost;
+import io.headgate.server.lm.LmModel;
 import io.headgate.steer.Arm;
 import io.headgate.steer.ArmAssignment;
 import io.headgate.steer.Experiment;
 import io.headgate.steer.ExperimentRegistry;
-import io.headgate.engine.Scheduler;
 import io.headgate.steer.Steering;
 import io.headgate.steer.SteeringResolver;
 import io.smallrye.mutiny.subscription.MultiEmitter;
@@ -30,29 +28,25 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * One Generate call: validates the client's messages in order (Start once, then Steer and Ack),
- * hands the stream to its model's scheduler and relays the stream's events to the client.
- * A bad Start fails the call; a bad Steer is answered with SteeringRejected and the stream goes on.
+ * One Generate call on a language model: validates Start into an {@link LmRequest}, resolves
+ * steering (a profile, inline controls or an experiment's arm) and maps token events to protobuf.
+ * The call's ordering, cancellation and fault handling are {@link StreamCall}'s.
  */
-final class GenerateCall implements StreamSink {
+final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, TokenEvent, Completion, GenerateEvent> {
 
-    private final MultiEmitter<? super GenerateEvent> emitter;
     private final ModelHost models;
     private final SteeringResolver resolver;
     private final ExperimentRegistry experiments;
     private final HeadgateConfig.Engine limits;
     private final double shadowFraction;
 
-    private boolean started;
-    // read without the lock by termination callbacks, which may run on the scheduler thread while it
-    // holds the stream's lock (taking ours there could deadlock against a Steer being rejected)
-    private volatile LoadedModel model;
-    private volatile Stream stream;
+    private volatile LmModel model;
+    private volatile int promptTokens;
     private long inlineCount;
 
     GenerateCall(MultiEmitter<? super GenerateEvent> emitter, ModelHost models, SteeringResolver resolver,
                  ExperimentRegistry experiments, HeadgateConfig config) {
-        this.emitter = emitter;
+        super(emitter);
         this.models = models;
         this.resolver = resolver;
         this.experiments = experiments;
@@ -60,58 +54,34 @@ final class GenerateCall implements StreamSink {
         this.shadowFraction = config.effect().shadowFraction();
     }
 
-    synchronized void onRequest(GenerateRequest request) {
-        if (emitter.isCancelled()) return;
-        try {
-            switch (request.getKindCase()) {
-                case START -> {
-                    if (started) throw Errors.precondition("start", "this call has already started a stream; send Start once per call");
-                    started = true;
-                    start(request.getStart());
-                }
-                case STEER -> {
-                    if (!started) throw Errors.precondition("steer", "send Start before Steer");
-                    steer(request.getSteer());
-                }
-                case ACK -> {
-                    if (!started) throw Errors.precondition("ack", "send Start before Ack");
-                    ack(request.getAck());
-                }
-                case KIND_NOT_SET -> throw Errors.invalid("request", "set one of start, steer or ack");
+    @Override
+    void dispatch(GenerateRequest request) {
+        switch (request.getKindCase()) {
+            case START -> {
+                begin();
+                start(request.getStart());
             }
-        } catch (StatusRuntimeException e) {
-            end(e);
-        } catch (Rejection e) {
-            end(Errors.of(e));
-        } catch (RuntimeException e) {
-            end(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+            case STEER -> {
+                requireStarted("steer");
+                steer(request.getSteer());
+            }
+            case ACK -> {
+                requireStarted("ack");
+                ack(request.getAck().getConsumed());
+            }
+            case KIND_NOT_SET -> throw Errors.invalid("request", "set one of start, steer or ack");
         }
     }
 
-    /** The client half-closed: the stream runs on to its end; a call that never started has nothing to do. */
-    synchronized void onRequestsEnd() {
-        if (!started) end(Errors.precondition("start", "the request stream ended before a Start"));
-    }
-
-    void onRequestsFailed(Throwable t) {
-        onTermination();
-    }
-
-    /** The response stream ended: finished, failed or cancelled by the client. */
-    void onTermination() {
-        Stream s = stream;
-        if (s != null) model.scheduler().cancel(s);
-    }
-
-    private void end(StatusRuntimeException e) {
-        if (stream != null) model.scheduler().cancel(stream);
-        emitter.fail(e);
+    @Override
+    GenerateEvent map(StreamEvent<TokenEvent, Completion> event) {
+        return ProtoMapping.event(event, promptTokens);
     }
 
     // ------------------------------------------------------------------ Start
 
     private void start(Start s) {
-        model = Requests.readyModel(models, s.getModel(), "start.model");
+        model = Requests.readyModel(models, s.getModel(), "start.model", LmModel.class, "Generator.Generate");
         BundleManifest m = model.manifest();
         long[] prompt = prompt(s, m);
         int maxTokens = s.getMaxTokens() == 0 ? limits.defaultMaxTokens() : s.getMaxTokens();
@@ -131,13 +101,14 @@ final class GenerateCall implements StreamSink {
             if (!s.getRoutingKey().isEmpty()) throw Errors.invalid("start.routing_key", "only used with start.experiment");
             steering = s.hasSteering() ? steering(s.getSteering(), "start.steering") : resolver.identity(m.name(), m.dimensions());
         }
-        Object work;
+        LmState state;
         try {
-            work = model.workload().open(new LmRequest(prompt, sampling, maxTokens, stops, s.getIgnoreEos(), shadow(s)));
+            state = model.workload().open(new LmRequest(prompt, sampling, maxTokens, stops, s.getIgnoreEos(), shadow(s)));
         } catch (IllegalArgumentException e) {
             throw Errors.invalid("start.prompt", e.getMessage());
         }
-        stream = model.scheduler().submit(work, steering, prompt.length, s.getCreditWindow(), arm, this);
+        promptTokens = prompt.length;
+        submitted(model.scheduler(), model.scheduler().submit(state, steering, s.getCreditWindow(), arm, this));
     }
 
     /**
@@ -240,43 +211,18 @@ final class GenerateCall implements StreamSink {
         return Requests.steering(resolver, model.manifest(), s, field, number);
     }
 
-    // ------------------------------------------------------------------ Steer and Ack
+    // ------------------------------------------------------------------ Steer
 
     private void steer(Steer s) {
-        if (stream == null) return;
+        if (stream() == null) return;
         Steering next;
         try {
             if (!s.hasSteering()) throw Errors.invalid("steer.steering", "required");
             next = steering(s.getSteering(), "steer.steering");
         } catch (StatusRuntimeException e) {
-            String description = e.getStatus().getDescription();
-            int colon = description.indexOf(": ");
-            String field = colon > 0 ? description.substring(0, colon) : "steer.steering";
-            String reason = colon > 0 ? description.substring(colon + 2) : description;
-            stream.emit(new StreamEvent.SteeringRejected(field, reason));
+            rejectSteering(e, "steer.steering");
             return;
         }
-        model.scheduler().steer(stream, next, s.getReprefill());
-    }
-
-    private void ack(Ack a) {
-        if (stream != null) model.scheduler().acknowledge(stream, a.getConsumed());
-    }
-
-    // ------------------------------------------------------------------ StreamSink: engine → client
-
-    @Override
-    public void event(StreamEvent event) {
-        emitter.emit(ProtoMapping.event(event));
-    }
-
-    @Override
-    public void complete() {
-        emitter.complete();
-    }
-
-    @Override
-    public void fail(Throwable error) {
-        emitter.fail(Status.INTERNAL.withDescription("the model step failed: " + error).asRuntimeException());
+        steer(next, s.getReprefill());
     }
 }

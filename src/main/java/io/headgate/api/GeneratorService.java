@@ -9,7 +9,6 @@ import io.headgate.steer.ExperimentRegistry;
 import io.headgate.steer.SteeringResolver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
-import io.smallrye.mutiny.subscription.Cancellable;
 import jakarta.inject.Inject;
 
 /** {@code headgate.v1.Generator}: one bidirectional call per generation. */
@@ -27,13 +26,6 @@ public class GeneratorService implements Generator {
 
     @Override
     public Multi<GenerateEvent> generate(Multi<GenerateRequest> requests) {
-        return Multi.createFrom().emitter(emitter -> {
-            GenerateCall call = new GenerateCall(emitter, models, resolver, experiments, config);
-            Cancellable inbound = requests.subscribe().with(call::onRequest, call::onRequestsFailed, call::onRequestsEnd);
-            emitter.onTermination(() -> {
-                call.onTermination();
-                inbound.cancel();
-            });
-        });
+        return StreamCall.serve(requests, emitter -> new GenerateCall(emitter, models, resolver, experiments, config));
     }
 }

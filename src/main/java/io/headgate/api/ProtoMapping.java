@@ -10,6 +10,7 @@ import io.headgate.api.v1.Token;
 import io.headgate.discovery.HeadTables;
 import io.headgate.discovery.ScanReport;
 import io.headgate.engine.StreamEvent;
+import io.headgate.engine.lm.Completion;
 import io.headgate.engine.lm.TokenEvent;
 import io.headgate.steer.HeadBias;
 import io.headgate.steer.HeadGain;
@@ -25,28 +26,51 @@ final class ProtoMapping {
     private ProtoMapping() {
     }
 
-    static GenerateEvent event(StreamEvent e) {
+    /** A language-model stream's event; {@code promptTokens} is the stream's prompt length. */
+    static GenerateEvent event(StreamEvent<TokenEvent, Completion> e, int promptTokens) {
         GenerateEvent.Builder b = GenerateEvent.newBuilder();
         switch (e) {
-            case TokenEvent t -> {
+            case StreamEvent.Output<TokenEvent, Completion>(TokenEvent t) -> {
                 Token.Builder token = Token.newBuilder().setIndex(t.index()).setId(t.id()).setText(t.text())
                         .setLogprob(t.logprob()).setSteering(tag(t.steering()));
                 if (t.effect() != null) token.setEffect(Effect.newBuilder().setKl(t.effect().kl()).setTop1Changed(t.effect().top1Changed()));
                 b.setToken(token);
             }
-            case StreamEvent.Started s -> b.setStarted(Started.newBuilder().setStreamId(s.streamId()).setModel(s.model())
-                    .setSteering(tag(s.steering())).setPromptTokens(s.promptTokens()).setFollowing(s.following()).setArm(s.arm()));
-            case StreamEvent.SteeringApplied a -> b.setSteeringApplied(SteeringApplied.newBuilder().setSteering(tag(a.steering()))
-                    .setFromIndex(a.fromIndex()).setReprefilled(a.reprefilled()).setReason(a.reason()));
-            case StreamEvent.SteeringRejected r -> b.setSteeringRejected(SteeringRejected.newBuilder().setField(r.field()).setReason(r.reason()));
-            case StreamEvent.Finished f -> b.setFinished(io.headgate.api.v1.Finished.newBuilder()
-                    .setReason(io.headgate.api.v1.Finished.Reason.valueOf(f.reason().name()))
-                    .setPromptTokens(f.promptTokens()).setCompletionTokens(f.completionTokens())
-                    .setQueueSeconds(f.queueSeconds()).setTimeToFirstTokenSeconds(f.timeToFirstTokenSeconds())
-                    .setTotalSeconds(f.totalSeconds()).setText(f.text()));
-            default -> throw new IllegalArgumentException("no mapping for " + e.getClass());
+            case StreamEvent.Started<TokenEvent, Completion> s -> b.setStarted(Started.newBuilder().setStreamId(s.streamId()).setModel(s.model())
+                    .setSteering(tag(s.steering())).setPromptTokens(promptTokens).setFollowing(s.following()).setArm(s.arm()));
+            case StreamEvent.SteeringApplied<TokenEvent, Completion> a -> b.setSteeringApplied(steeringApplied(a));
+            case StreamEvent.SteeringRejected<TokenEvent, Completion> r -> b.setSteeringRejected(steeringRejected(r));
+            case StreamEvent.Finished<TokenEvent, Completion> f -> {
+                String text = f.ending() instanceof StreamEvent.Ending.Completed<Completion>(Completion c) ? c.text() : "";
+                b.setFinished(io.headgate.api.v1.Finished.newBuilder().setReason(reason(f.ending()))
+                        .setPromptTokens(promptTokens).setCompletionTokens(f.summary().outputs())
+                        .setQueueSeconds(f.summary().queueSeconds()).setTimeToFirstTokenSeconds(f.summary().firstOutputSeconds())
+                        .setTotalSeconds(f.summary().totalSeconds()).setText(text));
+            }
         }
         return b.build();
+    }
+
+    private static io.headgate.api.v1.Finished.Reason reason(StreamEvent.Ending<Completion> ending) {
+        return switch (ending) {
+            case StreamEvent.Ending.Completed<Completion>(Completion c) -> switch (c.reason()) {
+                case EOS -> io.headgate.api.v1.Finished.Reason.EOS;
+                case STOP -> io.headgate.api.v1.Finished.Reason.STOP;
+                case MAX_TOKENS -> io.headgate.api.v1.Finished.Reason.MAX_TOKENS;
+                case MAX_LENGTH -> io.headgate.api.v1.Finished.Reason.MAX_LENGTH;
+            };
+            case StreamEvent.Ending.Shutdown<Completion> x -> io.headgate.api.v1.Finished.Reason.SHUTDOWN;
+            case StreamEvent.Ending.IdleTimeout<Completion> x -> io.headgate.api.v1.Finished.Reason.IDLE_TIMEOUT;
+        };
+    }
+
+    static SteeringApplied steeringApplied(StreamEvent.SteeringApplied<?, ?> a) {
+        return SteeringApplied.newBuilder().setSteering(tag(a.steering())).setFromIndex(a.fromIndex())
+                .setReprefilled(a.recomputed()).setReason(a.reason()).build();
+    }
+
+    static SteeringRejected steeringRejected(StreamEvent.SteeringRejected<?, ?> r) {
+        return SteeringRejected.newBuilder().setField(r.field()).setReason(r.reason()).build();
     }
 
     static SteeringTag tag(io.headgate.steer.SteeringTag t) {

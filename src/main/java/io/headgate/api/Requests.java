@@ -27,6 +27,18 @@ final class Requests {
     }
 
     /**
+     * The loaded model named in {@code field}, which must be of the kind {@code rpc} serves: a model
+     * of another kind is INVALID_ARGUMENT naming the RPC that serves it.
+     */
+    static <T extends LoadedModel> T readyModel(ModelHost models, String name, String field, Class<T> kind, String rpc) {
+        LoadedModel m = readyModel(models, name, field);
+        if (!kind.isInstance(m)) {
+            throw Errors.invalid(field, "model '" + name + "' is a " + m.manifest().kind() + " model, which " + rpc + " does not serve");
+        }
+        return kind.cast(m);
+    }
+
+    /**
      * Resolves a Steering message found at {@code field}; errors name the field inside it.
      * {@code inlineNumber} numbers inline steering (per stream for Generate).
      */

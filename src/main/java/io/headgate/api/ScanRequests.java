@@ -9,7 +9,7 @@ import io.headgate.discovery.ScanExamples;
 import io.headgate.discovery.ScanJob;
 import io.headgate.effect.Probe;
 import io.headgate.server.HeadgateConfig;
-import io.headgate.server.LoadedModel;
+import io.headgate.server.lm.LmModel;
 import io.headgate.steer.Steering;
 import io.headgate.steer.SteeringResolver;
 
@@ -19,11 +19,11 @@ import java.util.List;
 /** A ScanRequest → a ScanJob: steering resolved, examples tokenized and checked. Every refusal names the field. */
 final class ScanRequests {
 
-    private final LoadedModel model;
+    private final LmModel model;
     private final SteeringResolver resolver;
     private final HeadgateConfig.Discovery limits;
 
-    ScanRequests(LoadedModel model, SteeringResolver resolver, HeadgateConfig.Discovery limits) {
+    ScanRequests(LmModel model, SteeringResolver resolver, HeadgateConfig.Discovery limits) {
         this.model = model;
         this.resolver = resolver;
         this.limits = limits;

@@ -1,10 +1,14 @@
 package io.headgate.effect;
 
+import io.headgate.engine.Fault;
 import io.headgate.engine.Scheduler;
+import io.headgate.engine.Stream;
 import io.headgate.engine.StreamEvent;
 import io.headgate.engine.StreamSink;
 import io.headgate.engine.lm.CausalLmWorkload;
+import io.headgate.engine.lm.Completion;
 import io.headgate.engine.lm.LmRequest;
+import io.headgate.engine.lm.LmState;
 import io.headgate.engine.lm.SamplingParams;
 import io.headgate.engine.lm.TokenEvent;
 import io.headgate.steer.Steering;
@@ -15,13 +19,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
  * Scores a profile on labelled probes by running them through the model's own scheduler as
  * low-priority streams (live traffic first): greedy, and correct when the generated text is
- * exactly the answer followed by the end of text.
+ * exactly the answer followed by the end of text. An evaluation that runs out of time cancels the
+ * probes it still has running.
  */
 public final class Evaluator {
 
@@ -32,11 +39,11 @@ public final class Evaluator {
         }
     }
 
-    private final Scheduler scheduler;
+    private final Scheduler<LmState, Void, TokenEvent, Completion> scheduler;
     private final CausalLmWorkload workload;
     private final Function<String, long[]> tokenize;
 
-    public Evaluator(Scheduler scheduler, CausalLmWorkload workload, Function<String, long[]> tokenize) {
+    public Evaluator(Scheduler<LmState, Void, TokenEvent, Completion> scheduler, CausalLmWorkload workload, Function<String, long[]> tokenize) {
         this.scheduler = scheduler;
         this.workload = workload;
         this.tokenize = tokenize;
@@ -44,31 +51,37 @@ public final class Evaluator {
 
     public List<GroupResult> evaluate(Steering steering, List<Probe> probes, Duration timeout) throws Exception {
         List<CompletableFuture<Boolean>> verdicts = new ArrayList<>();
-        for (Probe p : probes) {
-            long[] prompt = tokenize.apply(p.prompt());
-            Object work = workload.open(new LmRequest(prompt, SamplingParams.greedy(), p.answer().length() + 2, List.of()));
-            Verdict verdict = new Verdict(p.answer());
-            scheduler.submitBackground(work, steering, prompt.length, verdict);
-            verdicts.add(verdict.result);
+        List<Stream<LmState, TokenEvent, Completion>> streams = new ArrayList<>();
+        try {
+            for (Probe p : probes) {
+                long[] prompt = tokenize.apply(p.prompt());
+                LmState state = workload.open(new LmRequest(prompt, SamplingParams.greedy(), p.answer().length() + 2, List.of()));
+                Verdict verdict = new Verdict(p.answer());
+                streams.add(scheduler.submitBackground(state, steering, verdict));
+                verdicts.add(verdict.result);
+            }
+            Map<String, int[]> counts = new LinkedHashMap<>(); // task/group -> examples, correct
+            long deadline = System.nanoTime() + timeout.toNanos();
+            for (int i = 0; i < probes.size(); i++) {
+                boolean correct = verdicts.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                int[] c = counts.computeIfAbsent(probes.get(i).task() + "\u0000" + probes.get(i).group(), k -> new int[2]);
+                c[0]++;
+                if (correct) c[1]++;
+            }
+            List<GroupResult> out = new ArrayList<>();
+            counts.forEach((key, c) -> {
+                String[] tg = key.split("\u0000");
+                out.add(new GroupResult(tg[0], tg[1], c[0], c[1]));
+            });
+            return out;
+        } catch (TimeoutException | InterruptedException | ExecutionException | RuntimeException e) {
+            for (var s : streams) scheduler.cancel(s); // free the slots: nobody will read these verdicts
+            throw e;
         }
-        Map<String, int[]> counts = new LinkedHashMap<>(); // task/group -> examples, correct
-        long deadline = System.nanoTime() + timeout.toNanos();
-        for (int i = 0; i < probes.size(); i++) {
-            boolean correct = verdicts.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            int[] c = counts.computeIfAbsent(probes.get(i).task() + "\u0000" + probes.get(i).group(), k -> new int[2]);
-            c[0]++;
-            if (correct) c[1]++;
-        }
-        List<GroupResult> out = new ArrayList<>();
-        counts.forEach((key, c) -> {
-            String[] tg = key.split("\u0000");
-            out.add(new GroupResult(tg[0], tg[1], c[0], c[1]));
-        });
-        return out;
     }
 
     /** Collects one probe's text; correct iff it is the answer and the model then ended the text. */
-    private static final class Verdict implements StreamSink {
+    private static final class Verdict implements StreamSink<TokenEvent, Completion> {
         final CompletableFuture<Boolean> result = new CompletableFuture<>();
         final StringBuilder text = new StringBuilder();
         final String answer;
@@ -78,11 +91,17 @@ public final class Evaluator {
         }
 
         @Override
-        public void event(StreamEvent event) {
-            if (event instanceof TokenEvent t) text.append(t.text());
-            if (event instanceof StreamEvent.Finished f) {
-                text.append(f.text());
-                result.complete(f.reason() == StreamEvent.FinishReason.EOS && text.toString().equals(answer));
+        public void event(StreamEvent<TokenEvent, Completion> event) {
+            switch (event) {
+                case StreamEvent.Output<TokenEvent, Completion>(TokenEvent t) -> text.append(t.text());
+                case StreamEvent.Finished<TokenEvent, Completion> f -> {
+                    boolean eos = f.ending() instanceof StreamEvent.Ending.Completed<Completion>(Completion c)
+                            && c.reason() == Completion.Reason.EOS;
+                    if (f.ending() instanceof StreamEvent.Ending.Completed<Completion>(Completion c)) text.append(c.text());
+                    result.complete(eos && text.toString().equals(answer));
+                }
+                default -> {
+                }
             }
         }
 
@@ -92,8 +111,8 @@ public final class Evaluator {
         }
 
         @Override
-        public void fail(Throwable error) {
-            result.completeExceptionally(error);
+        public void fail(Fault fault) {
+            result.completeExceptionally(new IllegalStateException(fault.message()));
         }
     }
 }

@@ -1,12 +1,15 @@
 package io.headgate.engine;
 
-/** Where a stream's events go; called from the scheduler thread (and, before admission, the caller's). */
-public interface StreamSink {
-    void event(StreamEvent event);
+/**
+ * Where a stream's events go; called from the scheduler thread (and, before admission, the
+ * caller's). An exception thrown here ends this stream only, as a {@link Fault}.
+ */
+public interface StreamSink<O, F> {
+    void event(StreamEvent<O, F> event);
 
     /** After the final event. */
     void complete();
 
-    /** The stream ended with an error the client should see as a status. */
-    void fail(Throwable error);
+    /** The stream ended on a server fault; the detail is in the server log, not for the client. */
+    void fail(Fault fault);
 }

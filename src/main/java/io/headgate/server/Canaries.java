@@ -4,6 +4,7 @@ import io.headgate.effect.Evaluator;
 import io.headgate.effect.Probe;
 import io.headgate.effect.ProbeSets;
 import io.headgate.engine.Scheduler;
+import io.headgate.server.lm.LmModel;
 import io.headgate.steer.Arm;
 import io.headgate.steer.Experiment;
 import io.headgate.steer.ExperimentRegistry;
@@ -73,7 +74,7 @@ public class Canaries {
     void runAll() {
         for (ModelHost.Entry e : models.entries().values()) {
             if (e.state() != ModelHost.State.READY || ProbeSets.available(e.name()).isEmpty()) continue;
-            LoadedModel m = e.model();
+            if (!(e.model() instanceof LmModel m)) continue; // probe sets exist for language models so far
             Map<String, Steering> steerings = new LinkedHashMap<>();
             steerings.put(SteeringResolver.IDENTITY, resolver.identity(m.name(), m.manifest().dimensions()));
             for (Steering s : m.scheduler().takeRecentSteerings()) {
@@ -92,7 +93,7 @@ public class Canaries {
         }
     }
 
-    private void run(LoadedModel m, Steering s, String arm) {
+    private void run(LmModel m, Steering s, String arm) {
         try {
             record(m.name(), s.metricLabel(), arm, evaluate(m, s, "", config.effect().canaryPerGroup()));
         } catch (Exception ex) {
@@ -101,7 +102,7 @@ public class Canaries {
     }
 
     /** One evaluation of a model's probe set(s) under a steering, per task and group. */
-    public List<Evaluator.GroupResult> evaluate(LoadedModel m, Steering steering, String set, int perGroup) throws Exception {
+    public List<Evaluator.GroupResult> evaluate(LmModel m, Steering steering, String set, int perGroup) throws Exception {
         List<Probe> probes = ProbeSets.parensLm(set, perGroup, SEED);
         Evaluator evaluator = new Evaluator(m.scheduler(), m.workload(), text -> m.tokenizer().encode(text).getIds());
         return evaluator.evaluate(steering, probes, Duration.ofMinutes(10));

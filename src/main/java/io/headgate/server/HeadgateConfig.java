@@ -105,7 +105,7 @@ public interface HeadgateConfig {
         @WithDefault("256")
         int defaultMaxTokens();
 
-        /** Prompt tokens prefilled per step while other streams decode (at least one stream always). */
+        /** Admission cost per step while other streams run, in the kind's units (prompt tokens for language models; at least one stream always). */
         @WithDefault("512")
         int prefillTokensPerStep();
 
@@ -125,6 +125,22 @@ public interface HeadgateConfig {
         /** ONNX Runtime intra-op threads per model; 0 lets it choose. */
         @WithDefault("1")
         int intraOpThreads();
+
+        /** Internal low-priority streams (canaries, evaluations) that may queue per model. */
+        @WithDefault("2048")
+        int maxBackground();
+
+        /** A stream with neither an output nor a client message for this long ends (IDLE_TIMEOUT); 0 never. */
+        @WithDefault("10m")
+        java.time.Duration idleTimeout();
+
+        /** Client messages (observations, ...) one stream may have waiting for the next step. */
+        @WithDefault("1024")
+        int maxPendingMessages();
+
+        /** Steps a stream may sit paused among running ones before it is moved behind them. */
+        @WithDefault("8")
+        int compactAfterPausedSteps();
     }
 
     interface Discovery {

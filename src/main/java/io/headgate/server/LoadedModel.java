@@ -1,11 +1,22 @@
 package io.headgate.server;
 
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.headgate.engine.Scheduler;
-import io.headgate.engine.lm.CausalLmWorkload;
 import io.headgate.model.BundleManifest;
 
-/** A model ready to serve: its manifest, tokenizer (null when the bundle has none), workload and scheduler. */
-public record LoadedModel(String name, BundleManifest manifest, HuggingFaceTokenizer tokenizer,
-                          CausalLmWorkload workload, Scheduler scheduler) {
+/**
+ * A model ready to serve, of any kind: its manifest and scheduler, and whatever else its kind
+ * loaded (a language model's tokenizer, ...), which the kind's own type exposes. Closing it stops
+ * the scheduler first, then releases the rest.
+ */
+public interface LoadedModel extends AutoCloseable {
+
+    String name();
+
+    BundleManifest manifest();
+
+    Scheduler<?, ?, ?, ?> scheduler();
+
+    /** Stops the scheduler (ending its streams), then releases the graph and everything else the load acquired. */
+    @Override
+    void close() throws Exception;
 }

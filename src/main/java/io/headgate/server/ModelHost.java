@@ -1,13 +1,10 @@
 package io.headgate.server;
 
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.headgate.convert.BundleCache;
 import io.headgate.convert.CheckpointConverter;
 import io.headgate.engine.EngineMetrics;
 import io.headgate.engine.Scheduler;
-import io.headgate.engine.lm.CausalLmWorkload;
 import io.headgate.model.BundleManifest;
-import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.steer.Profile;
 import io.headgate.steer.ProfileRegistry;
 import io.headgate.steer.SteeringResolver;
@@ -16,6 +13,8 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Any;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
@@ -28,7 +27,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The configured models: loads each one in the background at start (converting its checkpoint if
- * the bundle cache has no current conversion), reports its state, and owns its scheduler.
+ * the bundle cache has no current conversion) through the {@link ModelKind} its manifest names,
+ * reports its state, and closes it at shutdown.
  */
 @ApplicationScoped
 public class ModelHost {
@@ -49,13 +49,18 @@ public class ModelHost {
     ProfileRegistry profiles;
     @Inject
     SteeringResolver resolver;
+    @Inject
+    @Any
+    Instance<ModelKind> kindBeans;
 
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
     private final CountDownLatch loaded = new CountDownLatch(1);
+    private final Map<String, ModelKind> kinds = new TreeMap<>();
     private EngineMetrics metrics;
 
     void start(@Observes StartupEvent event) {
         metrics = new EngineMetrics(meterRegistry);
+        for (ModelKind kind : kindBeans) kinds.put(kind.name(), kind);
         config.models().keySet().forEach(name -> entries.put(name, new Entry(name, State.LOADING, null, null)));
         profiles.subscribe(this::followed);
         Thread loader = new Thread(this::loadAll, "headgate-model-loader");
@@ -71,8 +76,8 @@ public class ModelHost {
                 long t0 = System.nanoTime();
                 LoadedModel model = load(name, e.getValue(), cache);
                 entries.put(name, new Entry(name, State.READY, model, null));
-                LOG.infof("model %s ready in %.1f s: %d slots, max length %d", name, (System.nanoTime() - t0) / 1e9,
-                        model.workload().slots(), model.manifest().maxLength());
+                LOG.infof("model %s (%s) ready in %.1f s: %d slots", name, model.manifest().kind(), (System.nanoTime() - t0) / 1e9,
+                        model.scheduler().slots());
             } catch (Throwable t) {
                 LOG.errorf(t, "model %s failed to load from %s", name, e.getValue().path());
                 entries.put(name, new Entry(name, State.FAILED, null, t.getMessage() == null ? t.toString() : t.getMessage()));
@@ -83,14 +88,22 @@ public class ModelHost {
 
     private LoadedModel load(String name, HeadgateConfig.ModelConfig mc, BundleCache cache) throws Exception {
         Path bundle = cache.bundleFor(Path.of(mc.path()), new CheckpointConverter.Options(true, false, mc.maxLength()));
-        CausalLmGraph graph = CausalLmGraph.load(bundle, new CausalLmGraph.SessionConfig(config.engine().intraOpThreads()));
-        BundleManifest manifest = graph.manifest();
-        HuggingFaceTokenizer tokenizer = manifest.tokenizer() == null ? null
-                : HuggingFaceTokenizer.newInstance(bundle.resolve(manifest.tokenizer()));
-        CausalLmWorkload workload = new CausalLmWorkload(graph, mc.slots(), mc.shadowSlots(),
-                ids -> tokenizer == null ? "" : tokenizer.decode(ids, true));
-        Scheduler scheduler = new Scheduler(name, workload, new Scheduler.Config(config.engine().maxWaiting(), config.engine().prefillTokensPerStep()), metrics);
-        return new LoadedModel(name, manifest, tokenizer, workload, scheduler);
+        BundleManifest manifest = BundleManifest.read(bundle);
+        ModelKind kind = kinds.get(manifest.kind());
+        if (kind == null) {
+            throw new IllegalArgumentException("model '" + name + "' is of kind '" + manifest.kind()
+                    + "', which this gateway does not serve; it serves " + String.join(", ", kinds.keySet()));
+        }
+        HeadgateConfig.Engine engine = config.engine();
+        Scheduler.Config scheduler = new Scheduler.Config(engine.maxWaiting(), engine.prefillTokensPerStep(), engine.maxBackground(),
+                engine.idleTimeout(), engine.maxPendingMessages(), engine.compactAfterPausedSteps());
+        Resources resources = new Resources("model " + name);
+        try {
+            return kind.load(new ModelKind.Source(name, bundle, manifest, mc, engine, scheduler, metrics), resources);
+        } catch (Throwable t) {
+            resources.close(); // a failed load keeps nothing: sessions, tokenizers and threads are released
+            throw t;
+        }
     }
 
     /** A new revision of a profile: streams following its name move to it. */
@@ -121,8 +134,7 @@ public class ModelHost {
         for (Entry e : entries.values()) {
             if (e.state() != State.READY) continue;
             try {
-                e.model().scheduler().close();
-                if (e.model().tokenizer() != null) e.model().tokenizer().close();
+                e.model().close();
             } catch (Exception ex) {
                 LOG.warnf(ex, "closing model %s", e.name());
             }

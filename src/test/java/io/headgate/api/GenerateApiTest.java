@@ -16,7 +16,7 @@ import io.headgate.engine.lm.SamplingParams;
 import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.model.ControlRow;
 import io.headgate.steer.ProfileCompiler;
-import io.headgate.testing.CollectingSink;
+import io.headgate.testing.LmSink;
 import io.headgate.testing.GrpcStream;
 import io.headgate.testing.ParensLm;
 import io.quarkus.test.junit.QuarkusTest;
@@ -60,11 +60,11 @@ class GenerateApiTest extends GatewayTestBase {
 
         var m = model().model();
         CausalLmWorkload workload = ParensLm.workload(ParensLm.graph(), 2);
-        try (Scheduler direct = ParensLm.scheduler(workload, 2)) {
-            CollectingSink sink = new CollectingSink();
+        try (var direct = ParensLm.scheduler(workload, 2)) {
+            LmSink sink = new LmSink();
             direct.submit(workload.open(new LmRequest(ParensLm.encode(prompt), new SamplingParams(0.9f, 8, 0.95f, 42), 12, List.of())),
                     new io.headgate.steer.Steering(io.headgate.steer.SteeringTag.IDENTITY, ControlRow.identity(m.manifest().dimensions()), null),
-                    prompt.length() + 1, 0, sink);
+                    0, sink);
             assertThat(streamed.stream().map(Token::getId).toList()).isEqualTo(sink.tokens());
         }
         StringBuilder text = new StringBuilder();

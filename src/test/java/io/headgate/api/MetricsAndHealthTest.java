@@ -38,18 +38,19 @@ class MetricsAndHealthTest extends GatewayTestBase {
         s.rest();
         String text = get(metrics);
         String labels = "arm=\"none\",model=\"parens-lm\",profile=\"identity\"";
+        String kindLabels = "arm=\"none\",kind=\"causal-lm\",model=\"parens-lm\",profile=\"identity\"";
         assertThat(text)
                 .contains("headgate_time_to_first_token_seconds_bucket{" + labels)
                 .contains("headgate_inter_token_latency_seconds_bucket{")
                 .contains("headgate_e2e_request_latency_seconds_bucket{")
-                .contains("headgate_request_queue_time_seconds_bucket{" + labels)
-                .contains("headgate_step_duration_seconds_bucket{model=\"parens-lm\",phase=\"decode\"")
-                .contains("headgate_step_duration_seconds_bucket{model=\"parens-lm\",phase=\"prefill\"")
-                .contains("headgate_batch_rows_bucket{model=\"parens-lm\"")
+                .contains("headgate_request_queue_time_seconds_bucket{" + kindLabels)
+                .contains("headgate_step_duration_seconds_bucket{kind=\"causal-lm\",model=\"parens-lm\",phase=\"decode\"")
+                .contains("headgate_step_duration_seconds_bucket{kind=\"causal-lm\",model=\"parens-lm\",phase=\"prefill\"")
+                .contains("headgate_batch_rows_bucket{kind=\"causal-lm\",model=\"parens-lm\"")
                 .contains("headgate_generated_tokens_total{" + labels)
-                .contains("headgate_active_streams{model=\"parens-lm\"}")
-                .contains("headgate_waiting_streams{model=\"parens-lm\"}")
-                .contains("headgate_steering_changes_total{arm=\"none\",model=\"parens-lm\",profile=\"pag-l1\"}")
+                .contains("headgate_active_streams{kind=\"causal-lm\",model=\"parens-lm\"}")
+                .contains("headgate_waiting_streams{kind=\"causal-lm\",model=\"parens-lm\"}")
+                .contains("headgate_steering_changes_total{arm=\"none\",kind=\"causal-lm\",model=\"parens-lm\",profile=\"pag-l1\"}")
                 .doesNotContain(s.toString());
         assertThat(text.lines().filter(l -> l.startsWith("headgate_") && l.contains("stream"))
                 .filter(l -> !l.startsWith("headgate_active_streams") && !l.startsWith("headgate_waiting_streams")).toList())

@@ -6,12 +6,16 @@ import io.headgate.engine.StreamEvent;
 import io.headgate.engine.lm.CausalLmWorkload;
 import io.headgate.engine.lm.LmRequest;
 import io.headgate.engine.lm.SamplingParams;
+import io.headgate.engine.lm.Completion;
+import io.headgate.engine.lm.Effect;
+import io.headgate.engine.lm.LmMeters;
+import io.headgate.engine.lm.LmState;
 import io.headgate.engine.lm.TokenEvent;
 import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.model.ControlRow;
 import io.headgate.steer.Steering;
 import io.headgate.steer.SteeringTag;
-import io.headgate.testing.CollectingSink;
+import io.headgate.testing.LmSink;
 import io.headgate.testing.ParensLm;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,9 +25,10 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.within;
 
 /** The shadow baseline: exact zero under identity, the right KL under a profile, its slot freed with its stream. */
@@ -45,20 +50,17 @@ class ShadowBaselineTest {
         return new LmRequest(ParensLm.encode(prompt), SamplingParams.greedy(), maxTokens, List.of(), true, shadow);
     }
 
-    static List<TokenEvent> tokens(List<StreamEvent> events) {
-        return events.stream().filter(e -> e instanceof TokenEvent).map(e -> (TokenEvent) e).toList();
-    }
 
     @Test
     void underIdentityTheKlIsZeroAndNoTopTokenChanges() throws Exception {
         var dims = reference.manifest().dimensions();
         try (CausalLmGraph graph = ParensLm.graph()) {
-            CausalLmWorkload workload = new CausalLmWorkload(graph, 2, 2, ParensLm::decode);
-            try (Scheduler scheduler = ParensLm.scheduler(workload, 4)) {
-                CollectingSink sink = new CollectingSink();
+            CausalLmWorkload workload = new CausalLmWorkload(graph, 2, 2, ParensLm::decode, LmMeters.detached("parens-lm"));
+            try (var scheduler = ParensLm.scheduler(workload, 4)) {
+                LmSink sink = new LmSink();
                 scheduler.submit(workload.open(request("{(<[()]([{=", 20, LmRequest.Shadow.REPORTED)),
-                        new Steering(SteeringTag.IDENTITY, ControlRow.identity(dims), null), 12, 0, sink);
-                List<TokenEvent> tokens = tokens(sink.awaitDone());
+                        new Steering(SteeringTag.IDENTITY, ControlRow.identity(dims), null), 0, sink);
+                List<TokenEvent> tokens = sink.outputs();
                 assertThat(tokens).hasSize(20).allSatisfy(t -> {
                     assertThat(t.effect()).isNotNull();
                     assertThat(t.effect().kl()).isZero();
@@ -82,20 +84,20 @@ class ShadowBaselineTest {
         }
         try (CausalLmGraph graph = ParensLm.graph()) {
             // two shadow rows for three streams: the third asks too late and runs without one
-            CausalLmWorkload workload = new CausalLmWorkload(graph, 4, 2, ParensLm::decode);
-            try (Scheduler scheduler = ParensLm.scheduler(workload, 4)) {
-                List<CollectingSink> sinks = new ArrayList<>();
-                List<Stream> streams = new ArrayList<>();
+            CausalLmWorkload workload = new CausalLmWorkload(graph, 4, 2, ParensLm::decode, LmMeters.detached("parens-lm"));
+            try (var scheduler = ParensLm.scheduler(workload, 4)) {
+                List<LmSink> sinks = new ArrayList<>();
+                List<Stream<LmState, TokenEvent, Completion>> streams = new ArrayList<>();
                 for (int i = 0; i < 3; i++) {
-                    CollectingSink sink = new CollectingSink();
+                    LmSink sink = new LmSink();
                     sinks.add(sink);
                     streams.add(scheduler.submit(workload.open(request(prompts[i], lengths[i], LmRequest.Shadow.REPORTED)),
-                            new Steering(new SteeringTag("p" + i, 1), rows[i], null), prompts[i].length() + 1, 2, sink));
+                            new Steering(new SteeringTag("p" + i, 1), rows[i], null), 2, sink));
                     sink.nextToken(); // admitted in order
                 }
                 for (int i = 0; i < 3; i++) scheduler.acknowledge(streams.get(i), 1000);
                 for (int i = 0; i < 3; i++) {
-                    List<TokenEvent> tokens = tokens(sinks.get(i).awaitDone());
+                    List<TokenEvent> tokens = sinks.get(i).outputs();
                     assertThat(tokens).hasSize(lengths[i]);
                     if (i == 2) {
                         assertThat(tokens).allSatisfy(t -> assertThat(t.effect()).isNull());
@@ -113,9 +115,8 @@ class ShadowBaselineTest {
                     }
                     assertThat(anyShift).as("the profile moves the distribution").isTrue();
                 }
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (workload.shadowRows() > 0 && System.nanoTime() < deadline) Thread.sleep(2);
-                assertThat(workload.shadowRows()).as("shadow rows after every stream ended").isZero();
+                await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                        assertThat(workload.shadowRows()).as("shadow rows after every stream ended").isZero());
             }
         }
     }

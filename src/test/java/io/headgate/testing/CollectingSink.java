@@ -1,8 +1,8 @@
 package io.headgate.testing;
 
+import io.headgate.engine.Fault;
 import io.headgate.engine.StreamEvent;
 import io.headgate.engine.StreamSink;
-import io.headgate.engine.lm.TokenEvent;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,14 +11,16 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /** Collects a stream's events for engine-level tests. */
-public final class CollectingSink implements StreamSink {
+public class CollectingSink<O, F> implements StreamSink<O, F> {
 
-    public final LinkedBlockingQueue<StreamEvent> events = new LinkedBlockingQueue<>();
-    public final List<StreamEvent> all = new ArrayList<>();
+    public final LinkedBlockingQueue<StreamEvent<O, F>> events = new LinkedBlockingQueue<>();
+    public final List<StreamEvent<O, F>> all = new ArrayList<>();
     public final CompletableFuture<Void> done = new CompletableFuture<>();
+    /** The fault that ended the stream, if one did. */
+    public volatile Fault fault;
 
     @Override
-    public void event(StreamEvent event) {
+    public void event(StreamEvent<O, F> event) {
         synchronized (all) {
             all.add(event);
         }
@@ -31,33 +33,41 @@ public final class CollectingSink implements StreamSink {
     }
 
     @Override
-    public void fail(Throwable error) {
-        done.completeExceptionally(error);
+    public void fail(Fault fault) {
+        this.fault = fault;
+        done.completeExceptionally(new IllegalStateException(fault.message()));
     }
 
     /** The next event, failing the test after 10 s. */
-    public StreamEvent next() throws InterruptedException {
-        StreamEvent e = events.poll(10, TimeUnit.SECONDS);
+    public StreamEvent<O, F> next() throws InterruptedException {
+        StreamEvent<O, F> e = events.poll(10, TimeUnit.SECONDS);
         if (e == null) throw new AssertionError("no event within 10 s");
         return e;
     }
 
-    public TokenEvent nextToken() throws InterruptedException {
+    public O nextOutput() throws InterruptedException {
         while (true) {
-            StreamEvent e = next();
-            if (e instanceof TokenEvent t) return t;
-            if (e instanceof StreamEvent.Finished f) throw new AssertionError("finished (" + f.reason() + ") before another token");
+            StreamEvent<O, F> e = next();
+            if (e instanceof StreamEvent.Output<O, F>(O value)) return value;
+            if (e instanceof StreamEvent.Finished<O, F> f) throw new AssertionError("finished (" + f.ending() + ") before another output");
         }
     }
 
-    public List<StreamEvent> awaitDone() throws Exception {
+    public List<StreamEvent<O, F>> awaitDone() throws Exception {
         done.get(30, TimeUnit.SECONDS);
         synchronized (all) {
             return List.copyOf(all);
         }
     }
 
-    public List<Long> tokens() throws Exception {
-        return awaitDone().stream().filter(e -> e instanceof TokenEvent).map(e -> ((TokenEvent) e).id()).toList();
+    public List<O> outputs() throws Exception {
+        List<O> out = new ArrayList<>();
+        for (StreamEvent<O, F> e : awaitDone()) if (e instanceof StreamEvent.Output<O, F>(O value)) out.add(value);
+        return out;
+    }
+
+    /** The final event, once the stream is done. */
+    public StreamEvent.Finished<O, F> finished() throws Exception {
+        return (StreamEvent.Finished<O, F>) awaitDone().getLast();
     }
 }

@@ -5,6 +5,9 @@ import io.headgate.convert.CheckpointConverter;
 import io.headgate.engine.EngineMetrics;
 import io.headgate.engine.Scheduler;
 import io.headgate.engine.lm.CausalLmWorkload;
+import io.headgate.engine.lm.Completion;
+import io.headgate.engine.lm.LmState;
+import io.headgate.engine.lm.TokenEvent;
 import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.model.ControlBatch;
 import io.headgate.model.lm.KvCache;
@@ -53,8 +56,8 @@ public final class ParensLm {
         return b.toString();
     }
 
-    public static Scheduler scheduler(CausalLmWorkload workload, int maxWaiting) {
-        return new Scheduler("parens-lm", workload, new Scheduler.Config(maxWaiting), EngineMetrics.detached());
+    public static Scheduler<LmState, Void, TokenEvent, Completion> scheduler(CausalLmWorkload workload, int maxWaiting) {
+        return new Scheduler<>("parens-lm", workload, new Scheduler.Config(maxWaiting), EngineMetrics.detached());
     }
 
     public static CausalLmWorkload workload(CausalLmGraph graph, int slots) {

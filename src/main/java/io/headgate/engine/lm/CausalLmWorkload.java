@@ -1,26 +1,27 @@
 package io.headgate.engine.lm;
 
-import io.headgate.effect.Effect;
+import io.headgate.engine.Batch;
+import io.headgate.engine.Kind;
 import io.headgate.engine.Stream;
-import io.headgate.engine.StreamEvent.FinishReason;
 import io.headgate.engine.Workload;
 import io.headgate.model.BundleManifest;
-import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.model.ControlBatch;
-import io.headgate.model.lm.KvCache;
 import io.headgate.model.ControlRow;
+import io.headgate.model.lm.CausalLmGraph;
+import io.headgate.model.lm.KvCache;
 
 import java.nio.FloatBuffer;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
  * Token streaming on a steerable causal LM: each stream owns a KV-cache slot; admission prefills
- * the prompt through a view of that slot, a step feeds every running row its last token in one
- * batch, each row under its own control row, then samples and emits one token per row.
+ * the prompt through a view of that slot, a step feeds every stream in the step's span its last
+ * token in one batch, each row under its own control row, then samples and emits one token per
+ * running stream. A paused stream inside the span is computed too (the cache rows of a batch are
+ * contiguous) and not advanced: its row writes the keys and values its real step will write again.
  *
  * <p>A stream may also own a shadow row: the same tokens under identity controls, so each token's
  * steered distribution can be compared with the un-steered one. Shadow rows sit in the cache just
@@ -32,46 +33,54 @@ import java.util.stream.Collectors;
  *   0                  S - m           S
  * </pre>
  */
-public final class CausalLmWorkload implements Workload {
+public final class CausalLmWorkload implements Workload<LmState, Void, TokenEvent, Completion> {
+
+    public static final Kind KIND = new Kind(BundleManifest.CAUSAL_LM, new Kind.Phases("prefill", "decode", "reprefill"),
+            new Kind.OutputMeters("headgate.time.to.first.token", "headgate.inter.token.latency", "headgate.generated.tokens", "token"));
 
     private final CausalLmGraph graph;
     private final KvCache cache;
-    private final ControlBatch batch;
     private final ControlBatch single;
-    private final ControlRow[] rowContent; // what batch row i holds, to copy only on change
     private final Function<long[], String> decode;
     private final Set<Long> eos;
     private final int vocab;
     private final int maxLength;
     private final int slots;
+    private final LmMeters meters;
     // shadow rows: cache rows [S - shadows, S), S = shadowOwners.length, all under identity controls
     private final ControlRow identity;
-    private final Stream[] shadowOwners;  // by cache row
+    private final Stream<LmState, TokenEvent, Completion>[] shadowOwners;  // by cache row
     private final float[][] baseline;     // by cache row: the shadow's latest logits
     private int shadows;
+    // the last forward pass: its logits, inputs and positions
+    private FloatBuffer logits;
+    private final long[] input;
+    private final int[] past;
 
     /** {@code decode}: token ids to text, special tokens skipped (the model's tokenizer). */
     public CausalLmWorkload(CausalLmGraph graph, int slots, Function<long[], String> decode) {
-        this(graph, slots, 0, decode);
+        this(graph, slots, 0, decode, LmMeters.detached(graph.manifest().name()));
     }
 
     /** {@code shadowSlots}: how many streams at once may keep an un-steered shadow row. */
-    public CausalLmWorkload(CausalLmGraph graph, int slots, int shadowSlots, Function<long[], String> decode) {
+    @SuppressWarnings("unchecked")
+    public CausalLmWorkload(CausalLmGraph graph, int slots, int shadowSlots, Function<long[], String> decode, LmMeters meters) {
         BundleManifest m = graph.manifest();
         if (!m.steerable()) throw new IllegalArgumentException("bundle " + m.name() + " has no control inputs");
         this.graph = graph;
         this.slots = slots;
         this.cache = new KvCache(m, shadowSlots + slots);
-        this.batch = new ControlBatch(m.dimensions(), shadowSlots + slots);
         this.single = new ControlBatch(m.dimensions(), 1);
-        this.rowContent = new ControlRow[shadowSlots + slots];
         this.decode = decode;
+        this.meters = meters;
         this.eos = m.eosTokenIds().stream().map(Integer::longValue).collect(Collectors.toUnmodifiableSet());
         this.vocab = m.dimensions().vocabSize();
         this.maxLength = m.maxLength();
         this.identity = ControlRow.identity(m.dimensions());
-        this.shadowOwners = new Stream[shadowSlots];
+        this.shadowOwners = (Stream<LmState, TokenEvent, Completion>[]) new Stream[shadowSlots];
         this.baseline = new float[shadowSlots][vocab];
+        this.input = new long[shadowSlots + slots];
+        this.past = new int[shadowSlots + slots];
     }
 
     /** Streams holding a shadow row now. */
@@ -83,17 +92,40 @@ public final class CausalLmWorkload implements Workload {
         return graph.manifest();
     }
 
-    /** The per-stream state for {@link io.headgate.engine.Scheduler#submit}: made on the caller's thread. */
-    public Object open(LmRequest request) {
+    /** A stream's state for {@link io.headgate.engine.Scheduler#submit}: made on the caller's thread. */
+    public LmState open(LmRequest request) {
         if (request.prompt().length >= maxLength) {
             throw new IllegalArgumentException("prompt of " + request.prompt().length + " tokens leaves no room in max length " + maxLength);
         }
-        return new LmStreamState(request, maxLength, new Detokenizer(decode));
+        for (long id : request.prompt()) {
+            if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + vocab);
+        }
+        return new LmState(request, maxLength, new Detokenizer(decode));
+    }
+
+    @Override
+    public Kind kind() {
+        return KIND;
+    }
+
+    @Override
+    public BundleManifest.Dimensions dimensions() {
+        return graph.manifest().dimensions();
     }
 
     @Override
     public int slots() {
         return slots;
+    }
+
+    @Override
+    public int maxRows() {
+        return shadowOwners.length + slots;
+    }
+
+    @Override
+    public int cost(LmState state) {
+        return state.length;
     }
 
     /** The cache row of scheduler slot {@code slot}: after the shadow rows. */
@@ -102,8 +134,8 @@ public final class CausalLmWorkload implements Workload {
     }
 
     @Override
-    public void admit(Stream stream, int slot) throws Exception {
-        LmStreamState st = stream.work(LmStreamState.class);
+    public void admit(Stream<LmState, TokenEvent, Completion> stream) throws Exception {
+        LmState st = stream.state();
         long[] prompt = Arrays.copyOf(st.tokens, st.length);
         if (st.shadow != LmRequest.Shadow.NONE && shadows < shadowOwners.length) { // no free shadow row: run without
             st.shadowSlot = shadowOwners.length - ++shadows;
@@ -112,54 +144,54 @@ public final class CausalLmWorkload implements Workload {
             graph.forward(cache, st.shadowSlot, 1, st.length, prompt, new int[]{0}, single).get(0, baseline[st.shadowSlot]);
         }
         single.set(0, stream.steering().row());
-        FloatBuffer logits = graph.forward(cache, row(slot), 1, st.length, prompt, new int[]{0}, single);
+        FloatBuffer prefill = graph.forward(cache, row(stream.slot()), 1, st.length, prompt, new int[]{0}, single);
         st.cached = st.length;
-        emitNext(stream, st, logits, 0);
+        emitNext(stream, st, prefill, 0);
     }
 
     /**
-     * One batch: the shadow rows (when a running stream has one), then the running streams. A
-     * shadow row whose stream is paused is computed too (the batch is contiguous) but not advanced:
-     * it writes the keys and values its real step will write again.
+     * One batch: the shadow rows in use (when a running stream has one), then every slot of the
+     * span, each fed the token at its cached length.
      */
     @Override
-    public void step(List<Stream> rows) throws Exception {
+    public void forward(Batch<LmState, TokenEvent, Completion> batch) throws Exception {
         boolean withShadows = false;
-        for (Stream s : rows) withShadows |= s.work(LmStreamState.class).shadowSlot >= 0;
-        int m = withShadows ? shadows : 0, first = shadowOwners.length - m, n = m + rows.size();
-        long[] input = new long[n];
-        int[] past = new int[n];
-        for (int i = 0; i < n; i++) {
-            Stream s = i < m ? shadowOwners[first + i] : rows.get(i - m);
-            LmStreamState st = s.work(LmStreamState.class);
-            input[i] = st.tokens[st.cached];
-            past[i] = st.cached;
-            ControlRow row = i < m ? identity : s.steering().row();
-            if (rowContent[i] != row) {
-                batch.set(i, row);
-                rowContent[i] = row;
-            }
+        for (var s : batch.streams()) withShadows |= s.state().shadowSlot >= 0;
+        int m = withShadows ? shadows : 0, first = shadowOwners.length - m;
+        for (int i = 0; i < m; i++) feed(batch, shadowOwners[first + i], identity);
+        for (int slot = 0; slot < batch.span(); slot++) {
+            var s = batch.slot(slot);
+            s.state().row = feed(batch, s, s.steering().row());
         }
-        FloatBuffer logits = graph.forward(cache, first, n, 1, input, past, batch);
+        logits = graph.forward(cache, first, batch.rows(), 1, Arrays.copyOf(input, batch.rows()), past, batch.controls());
         for (int i = 0; i < m; i++) logits.get(i * vocab, baseline[first + i]);
-        for (int i = m; i < n; i++) {
-            Stream s = rows.get(i - m);
-            LmStreamState st = s.work(LmStreamState.class);
-            st.cached++;
-            emitNext(s, st, logits, i * vocab);
-        }
+    }
+
+    private int feed(Batch<LmState, TokenEvent, Completion> batch, Stream<LmState, TokenEvent, Completion> owner, ControlRow control) {
+        int row = batch.add(owner, control);
+        LmState st = owner.state();
+        input[row] = st.tokens[st.cached];
+        past[row] = st.cached;
+        return row;
+    }
+
+    @Override
+    public void collect(Stream<LmState, TokenEvent, Completion> stream, Batch<LmState, TokenEvent, Completion> batch) {
+        LmState st = stream.state();
+        st.cached++;
+        emitNext(stream, st, logits, st.row * vocab);
     }
 
     /** Samples the next token from one row of logits, emits it and decides whether the stream ends. */
-    private void emitNext(Stream stream, LmStreamState st, FloatBuffer logits, int offset) {
+    private void emitNext(Stream<LmState, TokenEvent, Completion> stream, LmState st, FloatBuffer logits, int offset) {
         Effect effect = null;
         if (st.shadowSlot >= 0) {
             effect = Effect.between(logits, offset, baseline[st.shadowSlot], vocab);
-            stream.recordEffect(effect);
+            if (!stream.background()) meters.effect(stream.steering().metricLabel(), stream.arm(), effect);
         }
         Sample sample = st.sampler.sample(logits, offset, vocab);
         if (!st.ignoreEos && eos.contains((long) sample.token())) {
-            stream.finish(FinishReason.EOS, drain(st));
+            stream.finish(new Completion(Completion.Reason.EOS, drain(st)));
             return;
         }
         st.tokens[st.length++] = sample.token();
@@ -167,45 +199,48 @@ public final class CausalLmWorkload implements Workload {
         stream.emitOutput(new TokenEvent(stream.produced(), sample.token(), text.emit(), sample.logprob(), stream.steering().tag(),
                 st.shadow == LmRequest.Shadow.REPORTED ? effect : null));
         if (text.stopped()) {
-            stream.finish(FinishReason.STOP, "");
+            stream.finish(new Completion(Completion.Reason.STOP, ""));
         } else if (stream.produced() >= st.maxTokens) {
-            stream.finish(FinishReason.MAX_TOKENS, drain(st));
+            stream.finish(new Completion(Completion.Reason.MAX_TOKENS, drain(st)));
         } else if (st.length >= maxLength) {
-            stream.finish(FinishReason.MAX_LENGTH, drain(st));
+            stream.finish(new Completion(Completion.Reason.MAX_LENGTH, drain(st)));
         }
     }
 
     /** Text still held back by the detokenizer and the stop matcher when a stream ends. */
-    private static String drain(LmStreamState st) {
+    private static String drain(LmState st) {
         StopMatcher.Result last = st.stops.push(st.detokenizer.flush());
         return last.stopped() ? last.emit() : last.emit() + st.stops.flush();
     }
 
+    /** A re-prefill: the cached prefix is recomputed under the stream's new steering. */
     @Override
-    public void reprefill(Stream stream, int slot) throws Exception {
-        LmStreamState st = stream.work(LmStreamState.class);
+    public boolean steered(Stream<LmState, TokenEvent, Completion> stream, boolean recompute) throws Exception {
+        if (!recompute) return false;
+        LmState st = stream.state();
         single.set(0, stream.steering().row());
-        graph.forward(cache, row(slot), 1, st.cached, Arrays.copyOf(st.tokens, st.cached), new int[]{0}, single);
+        graph.forward(cache, row(stream.slot()), 1, st.cached, Arrays.copyOf(st.tokens, st.cached), new int[]{0}, single);
+        return true;
     }
 
     @Override
-    public void swap(int a, int b, Stream inA, Stream inB) {
-        cache.swap(row(a), row(b), inA.work(LmStreamState.class).cached, inB.work(LmStreamState.class).cached);
+    public void swap(int a, int b, Stream<LmState, TokenEvent, Completion> inA, Stream<LmState, TokenEvent, Completion> inB) {
+        cache.swap(row(a), row(b), inA.state().cached, inB.state().cached);
     }
 
     @Override
-    public void move(int from, int to, Stream stream) {
-        cache.move(row(from), row(to), stream.work(LmStreamState.class).cached);
+    public void move(int from, int to, Stream<LmState, TokenEvent, Completion> stream) {
+        cache.move(row(from), row(to), stream.state().cached);
     }
 
     @Override
-    public void release(Stream stream, int slot) {
-        LmStreamState st = stream.work(LmStreamState.class);
+    public void release(Stream<LmState, TokenEvent, Completion> stream, int slot) {
+        LmState st = stream.state();
         if (st.shadowSlot < 0) return;
         int hole = st.shadowSlot, leftmost = shadowOwners.length - shadows--;
         if (hole != leftmost) { // keep shadow rows against the scheduler's slots: the leftmost fills the hole
-            Stream moved = shadowOwners[leftmost];
-            LmStreamState ms = moved.work(LmStreamState.class);
+            var moved = shadowOwners[leftmost];
+            LmState ms = moved.state();
             cache.move(leftmost, hole, ms.cached);
             shadowOwners[hole] = moved;
             System.arraycopy(baseline[leftmost], 0, baseline[hole], 0, vocab);
@@ -213,6 +248,11 @@ public final class CausalLmWorkload implements Workload {
         }
         shadowOwners[leftmost] = null;
         st.shadowSlot = -1;
+    }
+
+    @Override
+    public void interrupt() {
+        graph.interrupt();
     }
 
     @Override

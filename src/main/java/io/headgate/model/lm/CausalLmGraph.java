@@ -62,12 +62,14 @@ public final class CausalLmGraph implements AutoCloseable {
     private int analysedRows;
     private final IntBuffer total1 = direct(1, 4).asIntBuffer();
     private final TensorViews views = new TensorViews(env);
+    private final OrtSession.RunOptions runOptions;
     private boolean closed;
 
-    private CausalLmGraph(BundleManifest manifest, OrtSession session) {
+    private CausalLmGraph(BundleManifest manifest, OrtSession session) throws OrtException {
         this.manifest = manifest;
         this.session = session;
         this.vocab = manifest.dimensions().vocabSize();
+        this.runOptions = new OrtSession.RunOptions();
     }
 
     public static CausalLmGraph load(Path bundle, SessionConfig config) throws IOException, OrtException {
@@ -79,7 +81,12 @@ public final class CausalLmGraph implements AutoCloseable {
             if (config.intraOpThreads() > 0) options.setIntraOpNumThreads(config.intraOpThreads());
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             OrtSession session = OrtEnvironment.getEnvironment().createSession(bundle.resolve(manifest.graph()).toString(), options);
-            return new CausalLmGraph(manifest, session);
+            try {
+                return new CausalLmGraph(manifest, session);
+            } catch (OrtException | RuntimeException e) {
+                session.close();
+                throw e;
+            }
         }
     }
 
@@ -153,7 +160,7 @@ public final class CausalLmGraph implements AutoCloseable {
                     : views.view(logits, 0, all ? new long[]{rows, 1, vocab} : new long[]{rows, vocab}));
             analysedRows = 0;
             if (manifest.analysis()) pinAnalysisOutputs(pinned, rows);
-            session.run(inputs, Set.of(), pinned).close();
+            session.run(inputs, Set.of(), pinned, runOptions).close();
             if (manifest.analysis()) analysedRows = rows;
             return logits.slice(0, logitCount).asReadOnlyBuffer();
         } finally {
@@ -199,10 +206,28 @@ public final class CausalLmGraph implements AutoCloseable {
         return ByteBuffer.allocateDirect(elements * width).order(ByteOrder.nativeOrder());
     }
 
+    /**
+     * Aborts a forward pass in flight (from any thread): it, and every later one, fails. For
+     * shutdown, so a long prefill does not hold the scheduler thread.
+     */
+    public void interrupt() {
+        try {
+            runOptions.setTerminate(true);
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot interrupt the graph of " + manifest.name(), e);
+        }
+    }
+
+    /** Whether {@link #close()} has released the session. */
+    public synchronized boolean closed() {
+        return closed;
+    }
+
     @Override
     public synchronized void close() throws OrtException {
         if (!closed) {
             views.close();
+            runOptions.close();
             session.close();
         }
         closed = true;

@@ -2,23 +2,28 @@ package io.headgate.engine.lm;
 
 /**
  * One language-model stream inside the workload: its tokens (prompt then completion), how many of
- * them the KV cache holds, and its sampler, detokenizer and stop matcher.
+ * them the KV cache holds, its sampler, detokenizer and stop matcher, and where its rows sat in the
+ * last step. Made on the caller's thread by {@link CausalLmWorkload#open}, then touched only by the
+ * scheduler's thread.
  */
-final class LmStreamState {
+public final class LmState {
     final long[] tokens;
+    final int promptLength;
     int length;      // prompt + generated tokens
     int cached;      // positions in the cache; the token at [cached] is the next step's input
     final int maxTokens;
     final boolean ignoreEos;
     final LmRequest.Shadow shadow;
     int shadowSlot = -1; // its row in the workload's shadow cache, when it has one
+    int row = -1;        // its row in the last forward pass
     final Sampler sampler;
     final Detokenizer detokenizer;
     final StopMatcher stops;
 
-    LmStreamState(LmRequest request, int maxLength, Detokenizer detokenizer) {
+    LmState(LmRequest request, int maxLength, Detokenizer detokenizer) {
         this.tokens = new long[maxLength];
         System.arraycopy(request.prompt(), 0, tokens, 0, request.prompt().length);
+        this.promptLength = request.prompt().length;
         this.length = request.prompt().length;
         this.maxTokens = request.maxTokens();
         this.ignoreEos = request.ignoreEos();
@@ -26,5 +31,10 @@ final class LmStreamState {
         this.sampler = new Sampler(request.sampling());
         this.detokenizer = detokenizer;
         this.stops = new StopMatcher(request.stops());
+    }
+
+    /** Prompt tokens: what admitting the stream costs. */
+    public int promptLength() {
+        return promptLength;
     }
 }

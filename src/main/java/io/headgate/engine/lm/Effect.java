@@ -1,4 +1,4 @@
-package io.headgate.effect;
+package io.headgate.engine.lm;
 
 import java.nio.FloatBuffer;
 

@@ -1,0 +1,36 @@
+package io.headgate.server.lm;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.headgate.engine.Scheduler;
+import io.headgate.engine.lm.CausalLmWorkload;
+import io.headgate.engine.lm.LmMeters;
+import io.headgate.model.BundleManifest;
+import io.headgate.model.lm.CausalLmGraph;
+import io.headgate.server.LoadedModel;
+import io.headgate.server.ModelKind;
+import io.headgate.server.Resources;
+import jakarta.enterprise.context.ApplicationScoped;
+
+/** Loads {@code causal-lm} bundles: the graph with its KV cache, the tokenizer, the token-streaming workload. */
+@ApplicationScoped
+public class CausalLmKind implements ModelKind {
+
+    @Override
+    public String name() {
+        return BundleManifest.CAUSAL_LM;
+    }
+
+    @Override
+    public LoadedModel load(Source source, Resources resources) throws Exception {
+        CausalLmGraph graph = resources.hold(CausalLmGraph.load(source.bundle(),
+                new CausalLmGraph.SessionConfig(source.engine().intraOpThreads())));
+        BundleManifest manifest = graph.manifest();
+        HuggingFaceTokenizer tokenizer = manifest.tokenizer() == null ? null
+                : resources.hold(HuggingFaceTokenizer.newInstance(source.bundle().resolve(manifest.tokenizer())));
+        LmMeters meters = new LmMeters(source.metrics().registry(), source.name());
+        CausalLmWorkload workload = new CausalLmWorkload(graph, source.config().slots(), source.config().shadowSlots(),
+                ids -> tokenizer == null ? "" : tokenizer.decode(ids, true), meters);
+        var scheduler = resources.hold(new Scheduler<>(source.name(), workload, source.scheduler(), source.metrics()));
+        return new LmModel(source.name(), manifest, tokenizer, workload, scheduler, meters, resources);
+    }
+}

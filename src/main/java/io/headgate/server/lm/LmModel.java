@@ -1,0 +1,23 @@
+package io.headgate.server.lm;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.headgate.engine.Scheduler;
+import io.headgate.engine.lm.CausalLmWorkload;
+import io.headgate.engine.lm.Completion;
+import io.headgate.engine.lm.LmMeters;
+import io.headgate.engine.lm.LmState;
+import io.headgate.engine.lm.TokenEvent;
+import io.headgate.model.BundleManifest;
+import io.headgate.server.LoadedModel;
+import io.headgate.server.Resources;
+
+/** A language model ready to serve: its tokenizer (null when the bundle has none), workload, scheduler and meters. */
+public record LmModel(String name, BundleManifest manifest, HuggingFaceTokenizer tokenizer, CausalLmWorkload workload,
+                      Scheduler<LmState, Void, TokenEvent, Completion> scheduler, LmMeters meters, Resources resources)
+        implements LoadedModel {
+
+    @Override
+    public void close() {
+        resources.close();
+    }
+}
