@@ -19,8 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * One model's step loop, on its own thread: continuous batching over the workload's slots, for any
  * kind of workload.
  *
- * <p>Each turn: run posted commands (acknowledgements, steering requests, client messages, in
- * arrival order), end idle streams, drop finished and cancelled ones, admit waiting streams into
+ * <p>Each turn: run posted commands (a stream's acknowledgements, steering requests and other
+ * client messages, in arrival order), end idle streams, drop finished and cancelled ones, admit waiting streams into
  * free slots, mark which streams may run (not out of credit, and ready by the workload's measure),
  * apply their pending steering, then compute one step for exactly those streams. Streams hold
  * their slot while paused: a short pause costs nothing, and a stream paused for many steps inside
@@ -199,14 +199,14 @@ public final class Scheduler<S, I, O, F> implements AutoCloseable {
     /** The stream switches to {@code steering} at the first step computed for it after this call. */
     public void steer(Stream<S, O, F> stream, Steering steering, boolean recompute) {
         stream.touch();
-        stream.requestSteering(new Stream.PendingSteering(steering, recompute, "steer"));
-        inbox.add(WAKE);
+        // queued like every client message, so a Steer never overtakes a message sent before it
+        inbox.add(() -> stream.requestSteering(new Stream.PendingSteering(steering, recompute, "steer")));
     }
 
-    /** Credit: the client has consumed {@code total} outputs. */
+    /** Credit: the client has consumed {@code total} outputs (applied in order with its other messages). */
     public void acknowledge(Stream<S, O, F> stream, long total) {
-        stream.acknowledge(total);
-        inbox.add(WAKE);
+        stream.touch();
+        inbox.add(() -> stream.acknowledge(total));
     }
 
     /**

@@ -107,7 +107,6 @@ public final class Stream<S, O, F> {
     }
 
     void acknowledge(long total) {
-        touch();
         if (total > consumed) consumed = Math.min(total, Integer.MAX_VALUE);
     }
 

@@ -97,13 +97,8 @@ public class ModelHost {
         HeadgateConfig.Engine engine = config.engine();
         Scheduler.Config scheduler = new Scheduler.Config(engine.maxWaiting(), engine.prefillTokensPerStep(), engine.maxBackground(),
                 engine.idleTimeout(), engine.maxPendingMessages(), engine.compactAfterPausedSteps());
-        Resources resources = new Resources("model " + name);
-        try {
-            return kind.load(new ModelKind.Source(name, bundle, manifest, mc, engine, scheduler, metrics), resources);
-        } catch (Throwable t) {
-            resources.close(); // a failed load keeps nothing: sessions, tokenizers and threads are released
-            throw t;
-        }
+        // a failed load keeps nothing: sessions, tokenizers and threads are released
+        return ModelKind.load(kind, new ModelKind.Source(name, bundle, manifest, mc, engine, scheduler, metrics), new Resources("model " + name));
     }
 
     /** A new revision of a profile: streams following its name move to it. */

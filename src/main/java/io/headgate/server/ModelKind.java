@@ -22,6 +22,16 @@ public interface ModelKind {
      */
     LoadedModel load(Source source, Resources resources) throws Exception;
 
+    /** Loads through {@code kind}; if the load fails, what it acquired is released before the failure propagates. */
+    static LoadedModel load(ModelKind kind, Source source, Resources resources) throws Exception {
+        try {
+            return kind.load(source, resources);
+        } catch (Throwable t) {
+            resources.close();
+            throw t;
+        }
+    }
+
     /** What a load starts from: the model's name and configuration, its bundle and the engine's settings. */
     record Source(String name, Path bundle, BundleManifest manifest, HeadgateConfig.ModelConfig config, HeadgateConfig.Engine engine,
                   Scheduler.Config scheduler, EngineMetrics metrics) {

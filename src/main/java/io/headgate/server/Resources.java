@@ -15,6 +15,7 @@ public final class Resources implements AutoCloseable {
 
     private final Deque<AutoCloseable> held = new ArrayDeque<>();
     private final String owner;
+    private int released;
 
     public Resources(String owner) {
         this.owner = owner;
@@ -31,12 +32,18 @@ public final class Resources implements AutoCloseable {
         return held.size();
     }
 
+    /** How many were closed without an error. */
+    public synchronized int released() {
+        return released;
+    }
+
     @Override
     public synchronized void close() {
         while (!held.isEmpty()) {
             AutoCloseable r = held.pop();
             try {
                 r.close();
+                released++;
             } catch (Exception e) {
                 LOG.warnf(e, "%s: releasing %s failed", owner, r);
             }
