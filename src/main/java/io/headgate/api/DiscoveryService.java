@@ -108,7 +108,7 @@ public class DiscoveryService implements Discovery {
             } catch (ProfileException e) {
                 throw Errors.invalid(e.field().startsWith("gains") ? "boost" : e.field(), e.getMessage());
             } catch (IOException e) {
-                throw Status.INTERNAL.withDescription("profile store: " + e.getMessage()).asRuntimeException();
+                throw Errors.internal("the profile store", e);
             } catch (RuntimeException e) {
                 throw e instanceof StatusRuntimeException s ? s : Errors.ofProfile(e, "");
             }
@@ -146,7 +146,7 @@ public class DiscoveryService implements Discovery {
                             .setCorrect(g.correct()).setAccuracy(g.accuracy()));
                 }
             } catch (Exception e) {
-                throw Status.INTERNAL.withDescription("evaluation failed: " + e).asRuntimeException();
+                throw Errors.internal("the evaluation", e);
             }
             return out.build();
         });

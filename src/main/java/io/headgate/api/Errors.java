@@ -6,10 +6,26 @@ import io.headgate.engine.Rejection;
 import io.headgate.steer.ProfileException;
 import io.headgate.steer.StaleRevisionException;
 import io.headgate.steer.UnknownProfileException;
+import org.jboss.logging.Logger;
+
+import java.util.concurrent.ThreadLocalRandom;
 
 /** Domain refusals → gRPC statuses whose description names the field. */
 final class Errors {
+    private static final Logger LOG = Logger.getLogger(Errors.class);
+
     private Errors() {
+    }
+
+    /**
+     * A server-side failure: logged with its detail and an incident id; the client gets a stable
+     * message naming what failed and the id, never the exception's text.
+     */
+    static StatusRuntimeException internal(String what, Throwable cause) {
+        String incident = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+        LOG.errorf(cause, "incident %s: %s failed", incident, what);
+        return Status.INTERNAL.withDescription(what + " failed on the server; the server log has the detail (incident " + incident + ")")
+                .asRuntimeException();
     }
 
     static StatusRuntimeException invalid(String field, String message) {
@@ -45,7 +61,7 @@ final class Errors {
             case ProfileException p -> invalid(join(prefix, p.field()), p.getMessage());
             case UnknownProfileException u -> notFound(join(prefix, "profile"), u.getMessage());
             case StaleRevisionException s -> status(Status.ABORTED, "expected_revision", s.getMessage());
-            default -> Status.INTERNAL.withDescription(e.toString()).asRuntimeException();
+            default -> internal("the request", e);
         };
     }
 

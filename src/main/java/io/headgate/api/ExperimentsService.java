@@ -173,9 +173,9 @@ public class ExperimentsService implements Experiments {
             } catch (ProfileException e) {
                 throw Errors.invalid(e.field(), e.getMessage());
             } catch (IOException e) {
-                throw Status.INTERNAL.withDescription("experiment store: " + e.getMessage()).asRuntimeException();
+                throw Errors.internal("the experiment store", e);
             } catch (Exception e) {
-                throw Status.INTERNAL.withDescription(e.toString()).asRuntimeException();
+                throw Errors.internal("the request", e);
             }
         });
     }

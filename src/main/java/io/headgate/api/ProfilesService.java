@@ -92,9 +92,9 @@ public class ProfilesService implements Profiles {
             } catch (RuntimeException e) {
                 throw Errors.ofProfile(e, "");
             } catch (IOException e) {
-                throw io.grpc.Status.INTERNAL.withDescription("profile store: " + e.getMessage()).asRuntimeException();
+                throw Errors.internal("the profile store", e);
             } catch (Exception e) {
-                throw io.grpc.Status.INTERNAL.withDescription(e.toString()).asRuntimeException();
+                throw Errors.internal("the request", e);
             }
         });
     }

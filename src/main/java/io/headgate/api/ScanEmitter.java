@@ -38,7 +38,7 @@ final class ScanEmitter implements ScanListener {
         emitter.fail(switch (error) {
             case DiscoveryHost.AnalysisUnavailable u -> Errors.precondition("model", u.getMessage());
             case IllegalArgumentException i -> Errors.invalid("examples", i.getMessage());
-            default -> Status.INTERNAL.withDescription("scan failed: " + error).asRuntimeException();
+            default -> Errors.internal("the scan", error);
         });
     }
 
