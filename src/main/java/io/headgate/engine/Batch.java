@@ -23,6 +23,8 @@ public final class Batch<S, O, F> {
     private final List<Stream<S, O, F>> streams = new ArrayList<>();
     private Stream<S, O, F>[] slots;
     private int span;
+    private final List<String> phases = new ArrayList<>();
+    private final List<Long> phaseNanos = new ArrayList<>();
 
     Batch(BundleManifest.Dimensions dims, int maxRows) {
         this.controls = new ControlBatch(dims, maxRows);
@@ -36,6 +38,8 @@ public final class Batch<S, O, F> {
         this.span = span;
         streams.clear();
         owners.clear();
+        phases.clear();
+        phaseNanos.clear();
         for (int i = 0; i < span; i++) if (slots[i].runnable) streams.add(slots[i]);
     }
 
@@ -81,6 +85,27 @@ public final class Batch<S, O, F> {
     /** The control inputs of rows [0, rows()). */
     public ControlBatch controls() {
         return controls;
+    }
+
+    /**
+     * Reports how long a part of the step took (a language model's prefill chunks and its decode
+     * pass), recorded in {@code headgate_step_duration_seconds{phase}} beside the whole step.
+     */
+    public void timed(String phase, long nanos) {
+        phases.add(phase);
+        phaseNanos.add(nanos);
+    }
+
+    int timedPhases() {
+        return phases.size();
+    }
+
+    String phase(int i) {
+        return phases.get(i);
+    }
+
+    long phaseNanos(int i) {
+        return phaseNanos.get(i);
     }
 
     /** Forgets which control rows the batch holds (after a failed step, whose buffers are suspect). */

@@ -447,7 +447,8 @@ public final class Scheduler<S, I, O, F> implements AutoCloseable {
             for (Stream<S, O, F> s : batch.streams()) s.fault("step");
             return;
         }
-        meters.rows(batch.rows());
+        if (batch.rows() > 0) meters.rows(batch.rows());
+        for (int i = 0; i < batch.timedPhases(); i++) meters.step(batch.phase(i), batch.phaseNanos(i));
         for (Stream<S, O, F> s : batch.streams()) {
             if (s.closed()) continue;
             try {

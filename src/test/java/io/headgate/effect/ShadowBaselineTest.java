@@ -55,7 +55,7 @@ class ShadowBaselineTest {
     void underIdentityTheKlIsZeroAndNoTopTokenChanges() throws Exception {
         var dims = reference.manifest().dimensions();
         try (CausalLmGraph graph = ParensLm.graph()) {
-            CausalLmWorkload workload = new CausalLmWorkload(graph, 2, 2, ParensLm::decode, LmMeters.detached("parens-lm"));
+            CausalLmWorkload workload = new CausalLmWorkload(graph, new CausalLmWorkload.Config(2, 2, 512), ParensLm::decode, LmMeters.detached("parens-lm"));
             try (var scheduler = ParensLm.scheduler(workload, 4)) {
                 LmSink sink = new LmSink();
                 scheduler.submit(workload.open(request("{(<[()]([{=", 20, LmRequest.Shadow.REPORTED)),
@@ -84,7 +84,7 @@ class ShadowBaselineTest {
         }
         try (CausalLmGraph graph = ParensLm.graph()) {
             // two shadow rows for three streams: the third asks too late and runs without one
-            CausalLmWorkload workload = new CausalLmWorkload(graph, 4, 2, ParensLm::decode, LmMeters.detached("parens-lm"));
+            CausalLmWorkload workload = new CausalLmWorkload(graph, new CausalLmWorkload.Config(4, 2, 512), ParensLm::decode, LmMeters.detached("parens-lm"));
             try (var scheduler = ParensLm.scheduler(workload, 4)) {
                 List<LmSink> sinks = new ArrayList<>();
                 List<Stream<LmState, TokenEvent, Completion>> streams = new ArrayList<>();

@@ -29,7 +29,11 @@ class FailedLoadTest {
                     default -> 0;
                 });
         HeadgateConfig.Engine engine = (HeadgateConfig.Engine) Proxy.newProxyInstance(FailedLoadTest.class.getClassLoader(),
-                new Class<?>[]{HeadgateConfig.Engine.class}, (proxy, method, args) -> method.getName().equals("intraOpThreads") ? 1 : 0);
+                new Class<?>[]{HeadgateConfig.Engine.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "intraOpThreads" -> 1;
+                    case "prefillTokensPerStep" -> 512;
+                    default -> 0;
+                });
         return new ModelKind.Source("parens-lm", bundle, BundleManifest.read(bundle), config, engine, new Scheduler.Config(4),
                 EngineMetrics.detached());
     }

@@ -6,7 +6,7 @@ import io.headgate.engine.lm.TokenEvent;
 import java.util.List;
 
 /** A language-model stream's events, with its tokens at hand. */
-public final class LmSink extends CollectingSink<TokenEvent, Completion> {
+public class LmSink extends CollectingSink<TokenEvent, Completion> {
 
     public TokenEvent nextToken() throws InterruptedException {
         return nextOutput();

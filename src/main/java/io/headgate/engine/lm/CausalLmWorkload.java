@@ -11,17 +11,24 @@ import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.model.lm.KvCache;
 
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * Token streaming on a steerable causal LM: each stream owns a KV-cache slot; admission prefills
- * the prompt through a view of that slot, a step feeds every stream in the step's span its last
- * token in one batch, each row under its own control row, then samples and emits one token per
- * running stream. A paused stream inside the span is computed too (the cache rows of a batch are
- * contiguous) and not advanced: its row writes the keys and values its real step will write again.
+ * Token streaming on a steerable causal LM: each stream owns a KV-cache slot. A step first prefills
+ * chunks of the prompts still being read — at most {@code prefillTokensPerStep} tokens in all; the
+ * first chunks of neighbouring slots share a pass when they are the same length (ONNX Runtime's
+ * GroupQueryAttention takes a rectangular [rows, tokens] input, and only one row at a time once a
+ * row has cached positions) — then feeds every stream in the step's span its last
+ * token in one batch, each row under its own control row, and samples and emits one token per
+ * running stream. So a long prompt costs running streams at most one chunk's time per token, not
+ * the whole prefill. A paused or prefilling stream inside the span is computed too (the cache rows
+ * of a batch are contiguous) and not advanced: its row writes the keys and values its real step
+ * will write again.
  *
  * <p>A stream may also own a shadow row: the same tokens under identity controls, so each token's
  * steered distribution can be compared with the un-steered one. Shadow rows sit in the cache just
@@ -35,12 +42,14 @@ import java.util.stream.Collectors;
  */
 public final class CausalLmWorkload implements Workload<LmState, Void, TokenEvent, Completion> {
 
-    public static final Kind KIND = new Kind(BundleManifest.CAUSAL_LM, new Kind.Phases("prefill", "decode", "reprefill"),
+    public static final Kind KIND = new Kind(BundleManifest.CAUSAL_LM, new Kind.Phases("admit", "step", "reprefill"),
             new Kind.OutputMeters("headgate.time.to.first.token", "headgate.inter.token.latency", "headgate.generated.tokens", "token"));
 
     private final CausalLmGraph graph;
     private final KvCache cache;
     private final ControlBatch single;
+    private final ControlBatch prefillControls;
+    private final int prefillTokensPerStep;
     private final Function<long[], String> decode;
     private final Set<Long> eos;
     private final int vocab;
@@ -57,20 +66,36 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
     private final long[] input;
     private final int[] past;
 
-    /** {@code decode}: token ids to text, special tokens skipped (the model's tokenizer). */
-    public CausalLmWorkload(CausalLmGraph graph, int slots, Function<long[], String> decode) {
-        this(graph, slots, 0, decode, LmMeters.detached(graph.manifest().name()));
+    /**
+     * @param slots                streams decoded together
+     * @param shadowSlots          streams that may keep an un-steered shadow row at once
+     * @param prefillTokensPerStep prompt tokens prefilled per step, over all streams reading their prompt
+     */
+    public record Config(int slots, int shadowSlots, int prefillTokensPerStep) {
+        public Config {
+            if (slots <= 0 || shadowSlots < 0 || prefillTokensPerStep <= 0) {
+                throw new IllegalArgumentException("need slots > 0, shadowSlots >= 0 and prefillTokensPerStep > 0; got "
+                        + slots + ", " + shadowSlots + ", " + prefillTokensPerStep);
+            }
+        }
     }
 
-    /** {@code shadowSlots}: how many streams at once may keep an un-steered shadow row. */
+    /** {@code decode}: token ids to text, special tokens skipped (the model's tokenizer). */
+    public CausalLmWorkload(CausalLmGraph graph, int slots, Function<long[], String> decode) {
+        this(graph, new Config(slots, 0, 512), decode, LmMeters.detached(graph.manifest().name()));
+    }
+
     @SuppressWarnings("unchecked")
-    public CausalLmWorkload(CausalLmGraph graph, int slots, int shadowSlots, Function<long[], String> decode, LmMeters meters) {
+    public CausalLmWorkload(CausalLmGraph graph, Config config, Function<long[], String> decode, LmMeters meters) {
         BundleManifest m = graph.manifest();
         if (!m.steerable()) throw new IllegalArgumentException("bundle " + m.name() + " has no control inputs");
+        int slots = config.slots(), shadowSlots = config.shadowSlots();
         this.graph = graph;
         this.slots = slots;
+        this.prefillTokensPerStep = config.prefillTokensPerStep();
         this.cache = new KvCache(m, shadowSlots + slots);
         this.single = new ControlBatch(m.dimensions(), 1);
+        this.prefillControls = new ControlBatch(m.dimensions(), slots);
         this.decode = decode;
         this.meters = meters;
         this.eos = m.eosTokenIds().stream().map(Integer::longValue).collect(Collectors.toUnmodifiableSet());
@@ -133,30 +158,33 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
         return shadowOwners.length + slot;
     }
 
+    /** A shadow row if asked for and free; the prompt itself is prefilled by the next steps, chunk by chunk. */
     @Override
-    public void admit(Stream<LmState, TokenEvent, Completion> stream) throws Exception {
+    public void admit(Stream<LmState, TokenEvent, Completion> stream) {
         LmState st = stream.state();
-        long[] prompt = Arrays.copyOf(st.tokens, st.length);
+        st.cached = 0;
         if (st.shadow != LmRequest.Shadow.NONE && shadows < shadowOwners.length) { // no free shadow row: run without
             st.shadowSlot = shadowOwners.length - ++shadows;
             shadowOwners[st.shadowSlot] = stream;
-            single.set(0, identity);
-            graph.forward(cache, st.shadowSlot, 1, st.length, prompt, new int[]{0}, single).get(0, baseline[st.shadowSlot]);
         }
-        single.set(0, stream.steering().row());
-        FloatBuffer prefill = graph.forward(cache, row(stream.slot()), 1, st.length, prompt, new int[]{0}, single);
-        st.cached = st.length;
-        emitNext(stream, st, prefill, 0);
     }
 
     /**
-     * One batch: the shadow rows in use (when a running stream has one), then every slot of the
-     * span, each fed the token at its cached length.
+     * One step: prefill chunks of the prompts still being read, then one decode batch — the shadow
+     * rows in use (when a decoding stream has one), then every slot of the span, each fed the token
+     * at its cached length.
      */
     @Override
     public void forward(Batch<LmState, TokenEvent, Completion> batch) throws Exception {
-        boolean withShadows = false;
-        for (var s : batch.streams()) withShadows |= s.state().shadowSlot >= 0;
+        long t0 = System.nanoTime();
+        if (prefill(batch.streams())) batch.timed("prefill", System.nanoTime() - t0);
+        boolean decoding = false, withShadows = false;
+        for (var s : batch.streams()) {
+            decoding |= s.state().decoding;
+            withShadows |= s.state().decoding && s.state().shadowSlot >= 0;
+        }
+        if (!decoding) return;
+        long t1 = System.nanoTime();
         int m = withShadows ? shadows : 0, first = shadowOwners.length - m;
         for (int i = 0; i < m; i++) feed(batch, shadowOwners[first + i], identity);
         for (int slot = 0; slot < batch.span(); slot++) {
@@ -164,7 +192,73 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
             s.state().row = feed(batch, s, s.steering().row());
         }
         logits = graph.forward(cache, first, batch.rows(), 1, Arrays.copyOf(input, batch.rows()), past, batch.controls());
-        for (int i = 0; i < m; i++) logits.get(i * vocab, baseline[first + i]);
+        for (int i = 0; i < m; i++) {
+            var owner = shadowOwners[first + i];
+            // a shadow's baseline moves only with its stream's decoding steps
+            if (owner.state().decoding && batch.streams().contains(owner)) logits.get(i * vocab, baseline[first + i]);
+        }
+        batch.timed("decode", System.nanoTime() - t1);
+    }
+
+    /**
+     * Prefills the next chunk of every running stream still reading its prompt, within the step's
+     * token budget: first chunks of neighbouring slots share a forward pass, cut to the same length.
+     * A stream whose prompt is now cached keeps the logits of its last position for its first token.
+     *
+     * @return whether anything was prefilled
+     */
+    private boolean prefill(List<Stream<LmState, TokenEvent, Completion>> running) throws Exception {
+        List<Stream<LmState, TokenEvent, Completion>> reading = new ArrayList<>();
+        for (var s : running) if (!s.state().decoding && s.state().promptLogits == null) reading.add(s);
+        int budget = prefillTokensPerStep;
+        boolean any = false;
+        while (!reading.isEmpty() && budget > 0) {
+            // first chunks of neighbouring slots batch together (as many rows as the budget allows one
+            // token each); ONNX Runtime's GroupQueryAttention takes one row at a time once a row has a past
+            int n = 1;
+            if (reading.getFirst().state().cached == 0) {
+                while (n < reading.size() && n < budget && reading.get(n).state().cached == 0
+                        && reading.get(n).slot() == reading.get(n - 1).slot() + 1) n++;
+            }
+            List<Stream<LmState, TokenEvent, Completion>> run = reading.subList(0, n);
+            int chunk = budget / n;
+            for (var s : run) chunk = Math.min(chunk, s.state().length - s.state().cached);
+            prefillChunk(run, chunk);
+            budget -= chunk * n;
+            any = true;
+            reading.removeIf(s -> s.state().promptLogits != null);
+        }
+        return any;
+    }
+
+    /** {@code chunk} more prompt tokens of each stream in {@code run} (neighbouring slots), and of their shadows. */
+    private void prefillChunk(List<Stream<LmState, TokenEvent, Completion>> run, int chunk) throws Exception {
+        int rows = run.size();
+        long[] tokens = new long[rows * chunk];
+        int[] pastLengths = new int[rows];
+        for (int i = 0; i < rows; i++) {
+            LmState st = run.get(i).state();
+            System.arraycopy(st.tokens, st.cached, tokens, i * chunk, chunk);
+            pastLengths[i] = st.cached;
+            prefillControls.set(i, run.get(i).steering().row());
+        }
+        FloatBuffer out = graph.forward(cache, row(run.getFirst().slot()), rows, chunk, tokens, pastLengths, prefillControls);
+        for (int i = 0; i < rows; i++) {
+            LmState st = run.get(i).state();
+            if (st.cached + chunk == st.length) {
+                st.promptLogits = new float[vocab];
+                out.get(i * vocab, st.promptLogits);
+            }
+        }
+        for (int i = 0; i < rows; i++) { // shadow rows sit elsewhere in the cache: one pass each
+            LmState st = run.get(i).state();
+            if (st.shadowSlot < 0) continue;
+            single.set(0, identity);
+            FloatBuffer base = graph.forward(cache, st.shadowSlot, 1, chunk, Arrays.copyOfRange(tokens, i * chunk, (i + 1) * chunk),
+                    new int[]{st.cached}, single);
+            if (st.cached + chunk == st.length) base.get(0, baseline[st.shadowSlot]);
+        }
+        for (int i = 0; i < rows; i++) run.get(i).state().cached += chunk;
     }
 
     private int feed(Batch<LmState, TokenEvent, Completion> batch, Stream<LmState, TokenEvent, Completion> owner, ControlRow control) {
@@ -178,8 +272,15 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
     @Override
     public void collect(Stream<LmState, TokenEvent, Completion> stream, Batch<LmState, TokenEvent, Completion> batch) {
         LmState st = stream.state();
-        st.cached++;
-        emitNext(stream, st, logits, st.row * vocab);
+        if (st.decoding) {
+            st.cached++;
+            emitNext(stream, st, logits, st.row * vocab);
+        } else if (st.promptLogits != null) { // the prompt's last chunk ran this step: its first token
+            FloatBuffer first = FloatBuffer.wrap(st.promptLogits);
+            st.promptLogits = null;
+            st.decoding = true;
+            emitNext(stream, st, first, 0);
+        }
     }
 
     /** Samples the next token from one row of logits, emits it and decides whether the stream ends. */

@@ -15,7 +15,9 @@ public final class LmState {
     final boolean ignoreEos;
     final LmRequest.Shadow shadow;
     int shadowSlot = -1; // its row in the workload's shadow cache, when it has one
-    int row = -1;        // its row in the last forward pass
+    int row = -1;        // its row in the last decode pass
+    boolean decoding;    // its prompt is cached and its first token sampled: each step decodes one token
+    float[] promptLogits; // the logits after its prompt's last chunk, until the first token is sampled
     final Sampler sampler;
     final Detokenizer detokenizer;
     final StopMatcher stops;

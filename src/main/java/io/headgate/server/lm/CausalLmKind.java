@@ -28,8 +28,8 @@ public class CausalLmKind implements ModelKind {
         HuggingFaceTokenizer tokenizer = manifest.tokenizer() == null ? null
                 : resources.hold(HuggingFaceTokenizer.newInstance(source.bundle().resolve(manifest.tokenizer())));
         LmMeters meters = new LmMeters(source.metrics().registry(), source.name());
-        CausalLmWorkload workload = new CausalLmWorkload(graph, source.config().slots(), source.config().shadowSlots(),
-                ids -> tokenizer == null ? "" : tokenizer.decode(ids, true), meters);
+        var config = new CausalLmWorkload.Config(source.config().slots(), source.config().shadowSlots(), source.engine().prefillTokensPerStep());
+        CausalLmWorkload workload = new CausalLmWorkload(graph, config, ids -> tokenizer == null ? "" : tokenizer.decode(ids, true), meters);
         var scheduler = resources.hold(new Scheduler<>(source.name(), workload, source.scheduler(), source.metrics()));
         return new LmModel(source.name(), manifest, tokenizer, workload, scheduler, meters, resources);
     }
