@@ -10,6 +10,8 @@ import io.headgate.steer.SteeringResolver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import jakarta.inject.Inject;
 
 /** {@code headgate.v1.Generator}: one bidirectional call per generation. */
@@ -25,9 +27,20 @@ public class GeneratorService implements Generator {
     @Inject
     HeadgateConfig config;
 
+    /**
+     * The stream's events are produced on its model's scheduler thread but handed to gRPC on the
+     * call's own event loop. Vert.x writes a response's trailers with a void promise and, from any
+     * other thread, queues that write onto the event loop; when the client's RST_STREAM (a cancel)
+     * is read before the queued write runs, Netty finds the stream gone, the void promise fires the
+     * failure down the pipeline and Vert.x answers it with GOAWAY(PROTOCOL_ERROR) "Request stream N
+     * is not correct for server connection", closing the whole connection and every other stream on
+     * it. On the event loop the reset is handled first (it cancels this Multi, so no trailers
+     * follow) or the write completes first; the two never interleave.
+     */
     @Override
     public Multi<GenerateEvent> generate(Multi<GenerateRequest> requests) {
-        return Multi.createFrom().emitter(emitter -> {
+        Context loop = Vertx.currentContext();
+        Multi<GenerateEvent> events = Multi.createFrom().emitter(emitter -> {
             GenerateCall call = new GenerateCall(emitter, models, resolver, experiments, config);
             Cancellable inbound = requests.subscribe().with(call::onRequest, call::onRequestsFailed, call::onRequestsEnd);
             emitter.onTermination(() -> {
@@ -35,5 +48,6 @@ public class GeneratorService implements Generator {
                 inbound.cancel();
             });
         });
+        return loop == null ? events : events.emitOn(task -> loop.runOnContext(ignored -> task.run()));
     }
 }
