@@ -125,8 +125,9 @@ public class ExperimentsService implements Experiments {
             LoadedModel m = Requests.readyModel(models, r.getModel(), "model");
             var experiment = requireExisting(r.getModel(), r.getName());
             boolean canaries = !ProbeSets.available(m.name()).isEmpty();
-            int perGroup = r.getPerGroup() == 0 ? 20 : r.getPerGroup();
-            if (perGroup > 1000) throw Errors.invalid("per_group", perGroup + " exceeds 1000");
+            long asked = Integer.toUnsignedLong(r.getPerGroup()); // uint32: Java's int wraps above 2^31 - 1
+            if (asked > 1000) throw Errors.invalid("per_group", asked + " exceeds 1000");
+            int perGroup = asked == 0 ? 20 : (int) asked;
             CompareExperimentResponse.Builder out = CompareExperimentResponse.newBuilder().setTest(ProportionTest.NAME);
             int[] first = null;
             for (Arm arm : experiment.spec().arms()) {

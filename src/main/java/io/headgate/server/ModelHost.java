@@ -85,8 +85,10 @@ public class ModelHost {
         Path bundle = cache.bundleFor(Path.of(mc.path()), new CheckpointConverter.Options(true, false, mc.maxLength()));
         CausalLmGraph graph = CausalLmGraph.load(bundle, new CausalLmGraph.SessionConfig(config.engine().intraOpThreads()));
         BundleManifest manifest = graph.manifest();
+        // DJL truncates to 512 tokens unless told not to; a longer prompt must reach the length
+        // check whole, to be refused for its length rather than for the characters cut off
         HuggingFaceTokenizer tokenizer = manifest.tokenizer() == null ? null
-                : HuggingFaceTokenizer.newInstance(bundle.resolve(manifest.tokenizer()));
+                : HuggingFaceTokenizer.newInstance(bundle.resolve(manifest.tokenizer()), Map.of("truncation", "false"));
         CausalLmWorkload workload = new CausalLmWorkload(graph, mc.slots(), mc.shadowSlots(),
                 ids -> tokenizer == null ? "" : tokenizer.decode(ids, true));
         Scheduler scheduler = new Scheduler(name, workload, new Scheduler.Config(config.engine().maxWaiting(), config.engine().prefillTokensPerStep()), metrics);
