@@ -334,8 +334,8 @@ def run_malformed(channel, token):
     # an experiment for the cases that need one; one left by an earlier run is as good
     experiments = rpc.ExperimentsStub(channel)
     spec = pb.ExperimentSpec(arms=[pb.Arm(name='a', profile='identity', weight=1), pb.Arm(name='b', profile='pag-l1', weight=1)])
-    made = unary(experiments.Put, pb.PutExperimentRequest(model=MODEL, name=EXPERIMENT, spec=spec),
-                 (('authorization', 'Bearer ' + token),))
+    admin = (('authorization', 'Bearer ' + token),)
+    made = unary(experiments.Put, pb.PutExperimentRequest(model=MODEL, name=EXPERIMENT, spec=spec), admin)
     if made['code'] not in ('OK', 'ABORTED'):
         raise SystemExit('could not create the experiment: ' + json.dumps(made))
     table = []
@@ -349,6 +349,9 @@ def run_malformed(channel, token):
         result = make_call()
         result['name'] = name
         valid.append(result)
+    got = experiments.Get(pb.GetExperimentRequest(model=MODEL, name=EXPERIMENT), metadata=admin, timeout=60)
+    experiments.Delete(pb.DeleteExperimentRequest(model=MODEL, name=EXPERIMENT, expected_revision=got.revision),
+                       metadata=admin, timeout=60)
     oversize = Generate(channel)([start(text='()' * 500000)])
     normal = Generate(channel)([start(text=PROMPT)])
     return {'cases': table, 'accepted': valid, 'oversize': oversize, 'normal': normal}
