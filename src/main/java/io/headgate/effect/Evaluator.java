@@ -43,6 +43,14 @@ public final class Evaluator {
     }
 
     public List<GroupResult> evaluate(Steering steering, List<Probe> probes, Duration timeout) throws Exception {
+        return groups(probes, outcomes(steering, probes, timeout));
+    }
+
+    /**
+     * Whether each probe was answered correctly, in the probes' order: two steerings run on the
+     * same probes give paired outcomes (see {@link McNemarTest}).
+     */
+    public boolean[] outcomes(Steering steering, List<Probe> probes, Duration timeout) throws Exception {
         List<CompletableFuture<Boolean>> verdicts = new ArrayList<>();
         for (Probe p : probes) {
             long[] prompt = tokenize.apply(p.prompt());
@@ -51,13 +59,21 @@ public final class Evaluator {
             scheduler.submitBackground(work, steering, prompt.length, verdict);
             verdicts.add(verdict.result);
         }
-        Map<String, int[]> counts = new LinkedHashMap<>(); // task/group -> examples, correct
+        boolean[] correct = new boolean[probes.size()];
         long deadline = System.nanoTime() + timeout.toNanos();
         for (int i = 0; i < probes.size(); i++) {
-            boolean correct = verdicts.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            correct[i] = verdicts.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+        return correct;
+    }
+
+    /** Outcomes counted per task and group, in the order the groups first appear. */
+    public static List<GroupResult> groups(List<Probe> probes, boolean[] correct) {
+        Map<String, int[]> counts = new LinkedHashMap<>(); // task/group -> examples, correct
+        for (int i = 0; i < probes.size(); i++) {
             int[] c = counts.computeIfAbsent(probes.get(i).task() + "\u0000" + probes.get(i).group(), k -> new int[2]);
             c[0]++;
-            if (correct) c[1]++;
+            if (correct[i]) c[1]++;
         }
         List<GroupResult> out = new ArrayList<>();
         counts.forEach((key, c) -> {
