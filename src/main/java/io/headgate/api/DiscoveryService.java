@@ -135,8 +135,9 @@ public class DiscoveryService implements Discovery {
             if (!r.getProbeSet().isEmpty() && !sets.contains(r.getProbeSet())) {
                 throw Errors.invalid("probe_set", "no probe set '" + r.getProbeSet() + "'; available: " + String.join(", ", new java.util.TreeSet<>(sets)));
             }
-            int perGroup = r.getPerGroup() == 0 ? DEFAULT_PER_GROUP : r.getPerGroup();
-            if (perGroup > MAX_PER_GROUP) throw Errors.invalid("per_group", perGroup + " exceeds " + MAX_PER_GROUP);
+            long asked = Integer.toUnsignedLong(r.getPerGroup()); // uint32: Java's int wraps above 2^31 - 1
+            if (asked > MAX_PER_GROUP) throw Errors.invalid("per_group", asked + " exceeds " + MAX_PER_GROUP);
+            int perGroup = asked == 0 ? DEFAULT_PER_GROUP : (int) asked;
             var steering = r.hasSteering() ? Requests.steering(resolver, model.manifest(), r.getSteering(), "steering", 1)
                     : resolver.identity(model.name(), model.manifest().dimensions());
             EvaluateResponse.Builder out = EvaluateResponse.newBuilder();

@@ -40,8 +40,25 @@ final class Errors {
         return status(Status.FAILED_PRECONDITION, field, message);
     }
 
+    /**
+     * Descriptions echo what the client sent; bounded, so that a hostile name cannot push the
+     * trailers past a client's metadata limit (8 KiB in grpc-core; the message is percent-encoded
+     * UTF-8, up to 9 bytes a character) and turn a named refusal into the client's own
+     * RESOURCE_EXHAUSTED.
+     */
+    static final int MAX_DESCRIPTION = 512;
+
     static StatusRuntimeException status(Status status, String field, String message) {
-        return status.withDescription(field == null || field.isEmpty() ? message : field + ": " + message).asRuntimeException();
+        String description = field == null || field.isEmpty() ? message : field + ": " + message;
+        if (description.length() > MAX_DESCRIPTION) {
+            description = description.substring(0, MAX_DESCRIPTION) + "… (" + description.length() + " characters)";
+        }
+        return status.withDescription(description).asRuntimeException();
+    }
+
+    /** A client's string quoted in a message, its head only when it is long. */
+    static String quote(String s) {
+        return s.length() <= 64 ? "'" + s + "'" : "'" + s.substring(0, 64) + "…' (" + s.length() + " characters)";
     }
 
     static StatusRuntimeException of(Rejection r) {

@@ -14,9 +14,8 @@ import io.headgate.api.v1.PutExperimentRequest;
 import io.headgate.api.v1.ArmComparison;
 import io.headgate.api.v1.CompareExperimentRequest;
 import io.headgate.api.v1.CompareExperimentResponse;
-import io.headgate.effect.Evaluator;
 import io.headgate.effect.ProbeSets;
-import io.headgate.effect.ProportionTest;
+import io.headgate.effect.McNemarTest;
 import io.headgate.engine.EngineMetrics;
 import io.headgate.server.Canaries;
 import io.headgate.engine.lm.LmMeters;
@@ -127,29 +126,30 @@ public class ExperimentsService implements Experiments {
             LmModel m = Requests.readyModel(models, r.getModel(), "model", LmModel.class, "Experiments.Compare");
             var experiment = requireExisting(r.getModel(), r.getName());
             boolean canaries = !ProbeSets.available(m.name()).isEmpty();
-            int perGroup = r.getPerGroup() == 0 ? 20 : r.getPerGroup();
-            if (perGroup > 1000) throw Errors.invalid("per_group", perGroup + " exceeds 1000");
-            CompareExperimentResponse.Builder out = CompareExperimentResponse.newBuilder().setTest(ProportionTest.NAME);
-            int[] first = null;
+            long asked = Integer.toUnsignedLong(r.getPerGroup()); // uint32: Java's int wraps above 2^31 - 1
+            if (asked > 1000) throw Errors.invalid("per_group", asked + " exceeds 1000");
+            int perGroup = asked == 0 ? 20 : (int) asked;
+            CompareExperimentResponse.Builder out = CompareExperimentResponse.newBuilder().setTest(McNemarTest.NAME);
+            boolean[] first = null;
             for (Arm arm : experiment.spec().arms()) {
                 EngineMetrics.ArmTotals live = m.scheduler().armTotals(arm.name());
                 LmMeters.KlTotals kl = m.meters().klTotals(arm.name());
-                int[] canary = {0, 0};
+                boolean[] canary = new boolean[0]; // each probe's outcome, the same probes in the same order for every arm
                 if (canaries) {
                     var steering = resolver.profile(m.name(), m.manifest().dimensions(), arm.profile());
-                    for (Evaluator.GroupResult g : this.canaries.evaluate(m, steering, "", perGroup)) {
-                        canary[0] += g.examples();
-                        canary[1] += g.correct();
-                    }
+                    canary = this.canaries.outcomes(m, steering, "", perGroup);
                 }
                 if (first == null) first = canary;
-                ProportionTest test = ProportionTest.of(first[1], first[0], canary[1], canary[0]);
+                McNemarTest test = McNemarTest.of(first, canary);
+                int correct = 0;
+                for (boolean c : canary) if (c) correct++;
                 out.addArms(ArmComparison.newBuilder().setArm(arm.name()).setProfile(arm.profile())
                         .setTokens(live.outputs()).setFirstTokens(live.firstOutputs())
                         .setMeanTimeToFirstTokenSeconds(live.meanTimeToFirstOutput())
                         .setKlSamples(kl.samples()).setMeanKl(kl.mean())
-                        .setCanaryExamples(canary[0]).setCanaryCorrect(canary[1])
-                        .setCanaryAccuracy(canary[0] == 0 ? 0 : (double) canary[1] / canary[0])
+                        .setCanaryExamples(canary.length).setCanaryCorrect(correct)
+                        .setCanaryAccuracy(canary.length == 0 ? 0 : (double) correct / canary.length)
+                        .setOnlyFirstCorrect(test.b()).setOnlyThisCorrect(test.c())
                         .setZ(test.z()).setPValue(test.pValue()));
             }
             return out.build();

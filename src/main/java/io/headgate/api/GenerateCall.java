@@ -84,10 +84,11 @@ final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, Toke
         model = Requests.readyModel(models, s.getModel(), "start.model", LmModel.class, "Generator.Generate");
         BundleManifest m = model.manifest();
         long[] prompt = prompt(s, m);
-        int maxTokens = s.getMaxTokens() == 0 ? limits.defaultMaxTokens() : s.getMaxTokens();
-        if (maxTokens > limits.maxTokensLimit()) {
-            throw Errors.invalid("start.max_tokens", s.getMaxTokens() + " exceeds the limit of " + limits.maxTokensLimit());
+        long askedTokens = Integer.toUnsignedLong(s.getMaxTokens()); // uint32: Java's int wraps above 2^31 - 1
+        if (askedTokens > limits.maxTokensLimit()) {
+            throw Errors.invalid("start.max_tokens", askedTokens + " exceeds the limit of " + limits.maxTokensLimit());
         }
+        int maxTokens = askedTokens == 0 ? limits.defaultMaxTokens() : (int) askedTokens;
         List<String> stops = stops(s);
         SamplingParams sampling = sampling(s);
         String arm = Scheduler.NO_ARM;

@@ -18,7 +18,7 @@ final class Requests {
         String available = "available: " + String.join(", ", models.entries().keySet());
         if (name.isEmpty()) throw Errors.invalid(field, "required; " + available);
         ModelHost.Entry e = models.entry(name);
-        if (e == null) throw Errors.notFound(field, "no model '" + name + "'; " + available);
+        if (e == null) throw Errors.notFound(field, "no model " + Errors.quote(name) + "; " + available);
         return switch (e.state()) {
             case READY -> e.model();
             case LOADING -> throw Errors.status(Status.UNAVAILABLE, field, "model '" + name + "' is still loading; retry shortly");

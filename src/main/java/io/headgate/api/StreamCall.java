@@ -12,6 +12,8 @@ import io.headgate.steer.Steering;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.Cancellable;
 import io.smallrye.mutiny.subscription.MultiEmitter;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import org.jboss.logging.Logger;
 
 import java.util.function.Function;
@@ -31,9 +33,21 @@ abstract class StreamCall<R, S, I, O, F, E> implements StreamSink<O, F> {
 
     private static final Logger LOG = Logger.getLogger(StreamCall.class);
 
-    /** The gRPC method: one call object per call, fed the request stream, emitting mapped events. */
+    /**
+     * The gRPC method: one call object per call, fed the request stream, emitting mapped events.
+     *
+     * <p>The events are produced on the model's scheduler thread but handed to gRPC on the call's own
+     * event loop. Vert.x writes a response's trailers with a void promise and, from any other thread,
+     * queues that write onto the event loop; when the client's RST_STREAM (a cancel) is read before
+     * the queued write runs, Netty finds the stream gone, the void promise fires the failure down the
+     * pipeline and Vert.x answers it with GOAWAY(PROTOCOL_ERROR) "Request stream N is not correct for
+     * server connection", closing the whole connection and every other stream on it. On the event
+     * loop the reset is handled first (it cancels this Multi, so no trailers follow) or the write
+     * completes first; the two never interleave.
+     */
     static <R, E> Multi<E> serve(Multi<R> requests, Function<MultiEmitter<? super E>, StreamCall<R, ?, ?, ?, ?, E>> newCall) {
-        return Multi.createFrom().emitter(emitter -> {
+        Context loop = Vertx.currentContext();
+        Multi<E> events = Multi.createFrom().emitter(emitter -> {
             StreamCall<R, ?, ?, ?, ?, E> call = newCall.apply(emitter);
             Cancellable inbound = requests.subscribe().with(call::onRequest, call::onRequestsFailed, call::onRequestsEnd);
             emitter.onTermination(() -> {
@@ -41,6 +55,7 @@ abstract class StreamCall<R, S, I, O, F, E> implements StreamSink<O, F> {
                 inbound.cancel();
             });
         });
+        return loop == null ? events : events.emitOn(task -> loop.runOnContext(ignored -> task.run()));
     }
 
     private final MultiEmitter<? super E> emitter;

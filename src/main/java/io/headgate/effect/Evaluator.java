@@ -50,6 +50,15 @@ public final class Evaluator {
     }
 
     public List<GroupResult> evaluate(Steering steering, List<Probe> probes, Duration timeout) throws Exception {
+        return groups(probes, outcomes(steering, probes, timeout));
+    }
+
+    /**
+     * Whether each probe was answered correctly, in the probes' order: two steerings run on the
+     * same probes give paired outcomes (see {@link McNemarTest}). Running out of time cancels the
+     * probes still running.
+     */
+    public boolean[] outcomes(Steering steering, List<Probe> probes, Duration timeout) throws Exception {
         List<CompletableFuture<Boolean>> verdicts = new ArrayList<>();
         List<Stream<LmState, TokenEvent, Completion>> streams = new ArrayList<>();
         try {
@@ -60,24 +69,32 @@ public final class Evaluator {
                 streams.add(scheduler.submitBackground(state, steering, verdict));
                 verdicts.add(verdict.result);
             }
-            Map<String, int[]> counts = new LinkedHashMap<>(); // task/group -> examples, correct
+            boolean[] correct = new boolean[probes.size()];
             long deadline = System.nanoTime() + timeout.toNanos();
             for (int i = 0; i < probes.size(); i++) {
-                boolean correct = verdicts.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                int[] c = counts.computeIfAbsent(probes.get(i).task() + "\u0000" + probes.get(i).group(), k -> new int[2]);
-                c[0]++;
-                if (correct) c[1]++;
+                correct[i] = verdicts.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             }
-            List<GroupResult> out = new ArrayList<>();
-            counts.forEach((key, c) -> {
-                String[] tg = key.split("\u0000");
-                out.add(new GroupResult(tg[0], tg[1], c[0], c[1]));
-            });
-            return out;
+            return correct;
         } catch (TimeoutException | InterruptedException | ExecutionException | RuntimeException e) {
             for (var s : streams) scheduler.cancel(s); // free the slots: nobody will read these verdicts
             throw e;
         }
+    }
+
+    /** Outcomes counted per task and group, in the order the groups first appear. */
+    public static List<GroupResult> groups(List<Probe> probes, boolean[] correct) {
+        Map<String, int[]> counts = new LinkedHashMap<>(); // task/group -> examples, correct
+        for (int i = 0; i < probes.size(); i++) {
+            int[] c = counts.computeIfAbsent(probes.get(i).task() + "\u0000" + probes.get(i).group(), k -> new int[2]);
+            c[0]++;
+            if (correct[i]) c[1]++;
+        }
+        List<GroupResult> out = new ArrayList<>();
+        counts.forEach((key, c) -> {
+            String[] tg = key.split("\u0000");
+            out.add(new GroupResult(tg[0], tg[1], c[0], c[1]));
+        });
+        return out;
     }
 
     /** Collects one probe's text; correct iff it is the answer and the model then ended the text. */

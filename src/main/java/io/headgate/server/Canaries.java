@@ -104,8 +104,19 @@ public class Canaries {
     /** One evaluation of a model's probe set(s) under a steering, per task and group. */
     public List<Evaluator.GroupResult> evaluate(LmModel m, Steering steering, String set, int perGroup) throws Exception {
         List<Probe> probes = ProbeSets.parensLm(set, perGroup, SEED);
-        Evaluator evaluator = new Evaluator(m.scheduler(), m.workload(), text -> m.tokenizer().encode(text).getIds());
-        return evaluator.evaluate(steering, probes, Duration.ofMinutes(10));
+        return Evaluator.groups(probes, evaluator(m).outcomes(steering, probes, Duration.ofMinutes(10)));
+    }
+
+    /**
+     * Each probe's outcome under a steering; the probes are drawn with {@link #SEED}, so every call
+     * with the same set and size scores the same probes in the same order.
+     */
+    public boolean[] outcomes(LmModel m, Steering steering, String set, int perGroup) throws Exception {
+        return evaluator(m).outcomes(steering, ProbeSets.parensLm(set, perGroup, SEED), Duration.ofMinutes(10));
+    }
+
+    private static Evaluator evaluator(LmModel m) {
+        return new Evaluator(m.scheduler(), m.workload(), text -> m.tokenizer().encode(text).getIds());
     }
 
     private void record(String model, String profile, String arm, List<Evaluator.GroupResult> results) {

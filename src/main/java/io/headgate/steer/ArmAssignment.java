@@ -6,6 +6,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.random.RandomGenerator;
 
 /**
  * Chooses a stream's arm. With a routing key the choice is sticky: SHA-256 over the experiment's
@@ -19,9 +20,14 @@ public final class ArmAssignment {
     }
 
     public static Arm choose(Experiment experiment, String routingKey) {
+        return choose(experiment, routingKey, ThreadLocalRandom.current());
+    }
+
+    /** As {@link #choose(Experiment, String)}, an empty key drawing from {@code random}. */
+    static Arm choose(Experiment experiment, String routingKey, RandomGenerator random) {
         List<Arm> arms = experiment.spec().arms();
         double point = routingKey == null || routingKey.isEmpty()
-                ? ThreadLocalRandom.current().nextDouble()
+                ? random.nextDouble()
                 : point(experiment.name(), fingerprint(arms), routingKey);
         return pick(arms, point);
     }
@@ -49,7 +55,8 @@ public final class ArmAssignment {
         return b.toString();
     }
 
-    private static double point(String experiment, String fingerprint, String key) {
+    /** The routing key's point in [0, 1): the top 53 bits of the SHA-256 of the length-prefixed parts. */
+    static double point(String experiment, String fingerprint, String key) {
         MessageDigest sha;
         try {
             sha = MessageDigest.getInstance("SHA-256");

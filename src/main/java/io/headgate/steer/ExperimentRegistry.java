@@ -103,8 +103,8 @@ public final class ExperimentRegistry {
      * Follows a directory that is the source of truth for experiments (a mounted ConfigMap; files hold
      * an {@link ExperimentSpec} in JSON), as {@link ProfileRegistry#syncFromDirectory} does for profiles.
      */
-    public Set<List<String>> syncFromDirectory(Path dir, Set<List<String>> previous) throws IOException {
-        return SourceDirectory.sync(SourceDirectory.read(dir, ExperimentSpec.class, JSON, "experiment"), previous, new SourceDirectory.Target<>() {
+    public SourceSync syncFromDirectory(Path dir, Set<List<String>> previous, SourceCheck<ExperimentSpec> check) throws IOException {
+        return SourceDirectory.sync(SourceDirectory.read(dir, ExperimentSpec.class, JSON, "experiment", check), previous, new SourceDirectory.Target<>() {
             public Optional<ExperimentSpec> current(String model, String name) {
                 return latest(model, name).map(Experiment::spec);
             }

@@ -156,7 +156,9 @@ public final class ProfileRegistry {
      */
     public int seedFromDirectory(Path seeds) throws IOException {
         int installed = 0;
-        for (Map.Entry<List<String>, ProfileSpec> e : SourceDirectory.read(seeds, ProfileSpec.class, JSON, "profile").entrySet()) {
+        var listing = SourceDirectory.read(seeds, ProfileSpec.class, JSON, "profile", SourceCheck.names());
+        if (!listing.rejected().isEmpty()) throw new IOException("shipped " + listing.rejected().getFirst());
+        for (Map.Entry<List<String>, ProfileSpec> e : listing.entries().entrySet()) {
             if (seed(new Key(e.getKey().get(0), e.getKey().get(1)), e.getValue())) installed++;
         }
         return installed;
@@ -164,13 +166,12 @@ public final class ProfileRegistry {
 
     /**
      * Makes the registry follow a directory that is the source of truth (a mounted ConfigMap): a
-     * profile whose file is new or changed gets a new revision; one whose file was there at the last
-     * sync ({@code previous}) and is gone is deleted. Profiles the directory never held are left alone.
-     *
-     * @return the (model, name) pairs the directory holds now: pass them as {@code previous} next time
+     * profile whose file is new or changed, and that {@code check} accepts, gets a new revision; one
+     * whose file was there at the last sync ({@code previous}) and is gone is deleted. Profiles the
+     * directory never held are left alone; a refused file changes nothing and is reported.
      */
-    public Set<List<String>> syncFromDirectory(Path dir, Set<List<String>> previous) throws IOException {
-        return SourceDirectory.sync(SourceDirectory.read(dir, ProfileSpec.class, JSON, "profile"), previous, new SourceDirectory.Target<>() {
+    public SourceSync syncFromDirectory(Path dir, Set<List<String>> previous, SourceCheck<ProfileSpec> check) throws IOException {
+        return SourceDirectory.sync(SourceDirectory.read(dir, ProfileSpec.class, JSON, "profile", check), previous, new SourceDirectory.Target<>() {
             public Optional<ProfileSpec> current(String model, String name) {
                 return latest(model, name).map(Profile::spec);
             }

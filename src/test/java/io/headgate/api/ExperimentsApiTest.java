@@ -219,7 +219,7 @@ class ExperimentsApiTest extends GatewayTestBase {
 
         var response = await(experiments().compare(io.headgate.api.v1.CompareExperimentRequest.newBuilder()
                 .setModel(MODEL).setName(name).setPerGroup(8).build()));
-        assertThat(response.getTest()).contains("two-proportion z-test").contains("two-sided");
+        assertThat(response.getTest()).contains("McNemar's exact test").contains("paired").contains("two-sided");
         assertThat(response.getArmsList()).extracting(io.headgate.api.v1.ArmComparison::getArm).containsExactly("control", "ablated");
         var control = response.getArms(0);
         var ablated = response.getArms(1);
@@ -231,6 +231,10 @@ class ExperimentsApiTest extends GatewayTestBase {
         var identity = await(discovery.evaluate(io.headgate.api.v1.EvaluateRequest.newBuilder().setModel(MODEL).setPerGroup(8).build()));
         assertThat(control.getCanaryCorrect()).isEqualTo(identity.getGroupsList().stream().mapToInt(io.headgate.api.v1.GroupAccuracy::getCorrect).sum());
         assertThat(ablated.getCanaryAccuracy()).as("gating the last layer breaks bracket closing").isLessThan(control.getCanaryAccuracy());
+        assertThat(control.getOnlyFirstCorrect() + control.getOnlyThisCorrect()).as("the first arm against itself").isZero();
+        // paired: the difference in correct probes is exactly the difference of the discordant counts
+        assertThat(ablated.getCanaryCorrect() - control.getCanaryCorrect())
+                .isEqualTo(ablated.getOnlyThisCorrect() - ablated.getOnlyFirstCorrect());
         assertThat(ablated.getPValue()).isBetween(0.0, 0.05);
         assertThat(ablated.getZ()).isNegative();
     }

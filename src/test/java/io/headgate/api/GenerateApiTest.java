@@ -19,23 +19,31 @@ import io.headgate.steer.ProfileCompiler;
 import io.headgate.testing.LmSink;
 import io.headgate.testing.GrpcStream;
 import io.headgate.testing.ParensLm;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.distribution.CountAtBucket;
+import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** Streaming generation over real gRPC: parity with the engine, live steering, batching, cancellation. */
 @QuarkusTest
 class GenerateApiTest extends GatewayTestBase {
+
+    @Inject
+    MeterRegistry meters;
 
     static CausalLmGraph reference;
 
@@ -128,18 +136,39 @@ class GenerateApiTest extends GatewayTestBase {
             spec.addMixes(HeadMix.newBuilder().setLayer(random.nextInt(4)).setHead(-1).setMix(random.nextFloat() * 0.5f));
             steerings.add(Steering.newBuilder().setInline(spec).build());
         }
+        // a credit window of one holds each stream after its first token until all 16 hold a slot at once;
+        // ignoring the end of text keeps all of them running for 12 tokens
+        Scheduler scheduler = model().model().scheduler();
         List<GrpcStream> together = new ArrayList<>();
-        for (int i = 0; i < 16; i++) {
-            together.add(GrpcStream.start(generator, start(prompts[i]).setSteering(steerings.get(i)).setMaxTokens(12).build()));
-        }
         List<List<Long>> concurrent = new ArrayList<>();
-        for (GrpcStream s : together) concurrent.add(GrpcStream.tokens(s.rest()).stream().map(Token::getId).toList());
+        for (int i = 0; i < 16; i++) {
+            together.add(GrpcStream.start(generator, start(prompts[i]).setSteering(steerings.get(i)).setMaxTokens(12).setIgnoreEos(true)
+                    .setCreditWindow(1).build()));
+            concurrent.add(new ArrayList<>());
+        }
+        for (int i = 0; i < 16; i++) concurrent.get(i).add(together.get(i).nextToken().getId());
+        assertThat(scheduler.activeStreams()).as("streams holding a slot at once").isEqualTo(16);
+        long wideBefore = decodeStepsWithMoreThanOneRow();
+        for (GrpcStream s : together) s.ack(1000);
+        for (int i = 0; i < 16; i++) {
+            List<Long> ids = concurrent.get(i);
+            GrpcStream.tokens(together.get(i).rest()).forEach(t -> ids.add(t.getId()));
+        }
+        assertThat(decodeStepsWithMoreThanOneRow() - wideBefore).as("decode steps that computed two or more of these streams together")
+                .isPositive();
         for (int i = 0; i < 16; i++) {
             List<Long> alone = GrpcStream.tokens(GrpcStream.start(generator,
-                    start(prompts[i]).setSteering(steerings.get(i)).setMaxTokens(12).build()).rest()).stream().map(Token::getId).toList();
+                    start(prompts[i]).setSteering(steerings.get(i)).setMaxTokens(12).setIgnoreEos(true).build()).rest()).stream().map(Token::getId).toList();
             assertThat(concurrent.get(i)).as("stream %d (%s)", i, prompts[i]).isEqualTo(alone);
         }
-        assertThat(concurrent.stream().mapToInt(List::size).sum()).as("tokens from all streams").isGreaterThan(32);
+        assertThat(concurrent).as("12 tokens from every stream").allSatisfy(ids -> assertThat(ids).hasSize(12));
+    }
+
+    /** From the model's {@code headgate_batch_rows} histogram: decode steps above its first bucket (1 row). */
+    private long decodeStepsWithMoreThanOneRow() {
+        HistogramSnapshot rows = meters.find("headgate.batch.rows").tag("model", MODEL).summary().takeSnapshot();
+        CountAtBucket one = Arrays.stream(rows.histogramCounts()).filter(b -> b.bucket() == 1).findFirst().orElseThrow();
+        return rows.count() - (long) one.count();
     }
 
     @Test
@@ -149,9 +178,7 @@ class GenerateApiTest extends GatewayTestBase {
         s.nextToken();
         assertThat(scheduler.activeStreams()).isEqualTo(1);
         s.cancel();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (scheduler.activeStreams() > 0 && System.nanoTime() < deadline) Thread.sleep(2);
-        assertThat(scheduler.activeStreams()).isZero();
+        await("the cancelled stream's slot freed").atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(scheduler.activeStreams()).isZero());
         // every slot can be taken again: as many held streams as slots, none waiting
         List<GrpcStream> held = new ArrayList<>();
         for (int i = 0; i < scheduler.slots(); i++) held.add(GrpcStream.start(generator, start("((=").setCreditWindow(1).build()));
@@ -159,9 +186,7 @@ class GenerateApiTest extends GatewayTestBase {
         assertThat(scheduler.activeStreams()).isEqualTo(scheduler.slots());
         assertThat(scheduler.waitingStreams()).isZero();
         for (GrpcStream h : held) h.cancel();
-        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (scheduler.activeStreams() > 0 && System.nanoTime() < deadline) Thread.sleep(2);
-        assertThat(scheduler.activeStreams()).isZero();
+        await("every slot freed").atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(scheduler.activeStreams()).isZero());
     }
 
     @Test

@@ -22,14 +22,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.FloatBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.within;
+import static org.awaitility.Awaitility.await;
 
 /** The shadow baseline: exact zero under identity, the right KL under a profile, its slot freed with its stream. */
 class ShadowBaselineTest {
@@ -50,6 +50,28 @@ class ShadowBaselineTest {
         return new LmRequest(ParensLm.encode(prompt), SamplingParams.greedy(), maxTokens, List.of(), true, shadow);
     }
 
+
+    /**
+     * Two-token distributions worked by hand. Steered logits (ln 3, 0): p = (3/4, 1/4); baseline
+     * (0, ln 3): q = (1/4, 3/4). KL(p || q) = 3/4 ln((3/4)/(1/4)) + 1/4 ln((1/4)/(3/4)) = (3/4 - 1/4) ln 3
+     * = ln(3)/2 = 0.5493061443, and the top token moves from 0 to 1. Against (0, 0), q = (1/2, 1/2):
+     * KL = 3/4 ln(3/2) + 1/4 ln(1/2) = 0.3040988 - 0.1732868 = 0.1308120, top token 0 in both (a
+     * tie goes to the first). Logits are read at the row's offset, and shifting them changes nothing.
+     */
+    @Test
+    void effectBetweenTwoTokenDistributionsWorkedByHand() {
+        float ln3 = (float) Math.log(3);
+        FloatBuffer steered = FloatBuffer.wrap(new float[] {9f, -9f, 7f, ln3, 0f});
+        Effect moved = Effect.between(steered, 3, new float[] {0f, ln3}, 2);
+        assertThat(moved.kl()).isCloseTo(0.5493061443, within(1e-6));
+        assertThat(moved.top1Changed()).isTrue();
+        Effect kept = Effect.between(steered, 3, new float[] {0f, 0f}, 2);
+        assertThat(kept.kl()).isCloseTo(0.1308120, within(1e-6));
+        assertThat(kept.top1Changed()).isFalse();
+        Effect shifted = Effect.between(FloatBuffer.wrap(new float[] {ln3 + 40f, 40f}), 0, new float[] {-5f, ln3 - 5f}, 2);
+        assertThat(shifted.kl()).isCloseTo(0.5493061443, within(1e-5));
+        assertThat(Effect.between(steered, 3, new float[] {ln3, 0f}, 2).kl()).as("the same distribution").isCloseTo(0, within(1e-9));
+    }
 
     @Test
     void underIdentityTheKlIsZeroAndNoTopTokenChanges() throws Exception {

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -54,10 +55,42 @@ class ArmAssignmentTest {
     @Test
     void anEmptyKeyDrawsAtRandomByWeight() {
         Experiment e = experiment(1, 3);
+        SplittableRandom random = new SplittableRandom(20261130); // seeded: the same draws on every run
         int n = 10_000, control = 0;
-        for (int k = 0; k < n; k++) if (ArmAssignment.choose(e, "").name().equals("control")) control++;
+        for (int k = 0; k < n; k++) if (ArmAssignment.choose(e, "", random).name().equals("control")) control++;
         double sigma = Math.sqrt(n * 0.25 * 0.75);
         assertThat(Math.abs(control - n * 0.25)).isLessThan(4 * sigma);
+    }
+
+    @Test
+    void threeArmsSplitTheRangeByTheirWeights() {
+        // weights 2, 1, 1: a holds [0, 1/2), b [1/2, 3/4), c [3/4, 1)
+        List<Arm> three = List.of(new Arm("a", "identity", 2), new Arm("b", "p", 1), new Arm("c", "q", 1));
+        assertThat(ArmAssignment.pick(three, 0.4999).name()).isEqualTo("a");
+        assertThat(ArmAssignment.pick(three, 0.5).name()).isEqualTo("b");
+        assertThat(ArmAssignment.pick(three, 0.7499).name()).isEqualTo("b");
+        assertThat(ArmAssignment.pick(three, 0.75).name()).isEqualTo("c");
+    }
+
+    /**
+     * Routing keys placed by an independent computation (Python's hashlib): SHA-256 over each of
+     * "ab", the fingerprint "7:control8:identity1.0;9:treatment5:boost3.0;" and the key, each preceded
+     * by its UTF-8 length as a 4-byte big-endian integer; the digest's first 8 bytes as an unsigned
+     * big-endian integer, shifted right by 11, divided by 2^53:
+     * alice 0.15329529672673647 (control, below 1/4), user-3 0.25502418804517213 (treatment, just above
+     * 1/4), bob 0.798978351895774 (treatment).
+     */
+    @Test
+    void routingKeysLandWhereAHandComputedHashPutsThem() {
+        Experiment e = experiment(1, 3);
+        String fingerprint = ArmAssignment.fingerprint(e.spec().arms());
+        assertThat(fingerprint).isEqualTo("7:control8:identity1.0;9:treatment5:boost3.0;");
+        assertThat(ArmAssignment.point("ab", fingerprint, "alice")).isEqualTo(0.15329529672673647);
+        assertThat(ArmAssignment.point("ab", fingerprint, "user-3")).isEqualTo(0.25502418804517213);
+        assertThat(ArmAssignment.point("ab", fingerprint, "bob")).isEqualTo(0.798978351895774);
+        assertThat(ArmAssignment.choose(e, "alice").name()).isEqualTo("control");
+        assertThat(ArmAssignment.choose(e, "user-3").name()).isEqualTo("treatment");
+        assertThat(ArmAssignment.choose(e, "bob").name()).isEqualTo("treatment");
     }
 
     @Test

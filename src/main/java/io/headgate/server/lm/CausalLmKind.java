@@ -11,6 +11,8 @@ import io.headgate.server.ModelKind;
 import io.headgate.server.Resources;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.util.Map;
+
 /** Loads {@code causal-lm} bundles: the graph with its KV cache, the tokenizer, the token-streaming workload. */
 @ApplicationScoped
 public class CausalLmKind implements ModelKind {
@@ -25,8 +27,10 @@ public class CausalLmKind implements ModelKind {
         CausalLmGraph graph = resources.hold(CausalLmGraph.load(source.bundle(),
                 new CausalLmGraph.SessionConfig(source.engine().intraOpThreads())));
         BundleManifest manifest = graph.manifest();
+        // DJL truncates to 512 tokens unless told not to; a longer prompt must reach the length
+        // check whole, to be refused for its length rather than for the characters cut off
         HuggingFaceTokenizer tokenizer = manifest.tokenizer() == null ? null
-                : resources.hold(HuggingFaceTokenizer.newInstance(source.bundle().resolve(manifest.tokenizer())));
+                : resources.hold(HuggingFaceTokenizer.newInstance(source.bundle().resolve(manifest.tokenizer()), Map.of("truncation", "false")));
         LmMeters meters = new LmMeters(source.metrics().registry(), source.name());
         var config = new CausalLmWorkload.Config(source.config().slots(), source.config().shadowSlots(), source.engine().prefillTokensPerStep());
         CausalLmWorkload workload = new CausalLmWorkload(graph, config, ids -> tokenizer == null ? "" : tokenizer.decode(ids, true), meters);
