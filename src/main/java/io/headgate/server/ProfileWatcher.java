@@ -2,6 +2,7 @@ package io.headgate.server;
 
 import io.headgate.steer.ExperimentRegistry;
 import io.headgate.steer.ProfileRegistry;
+import io.headgate.steer.SourceDirectory;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -12,9 +13,7 @@ import org.jboss.logging.Logger;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -37,13 +36,13 @@ public class ProfileWatcher {
     @Inject
     ExperimentRegistry experiments;
 
-    /** One followed directory and what it held at its last sync. */
+    /** One followed directory: applies its changes since {@code previous}. */
     private interface Sync {
-        Set<List<String>> apply(Path dir, Set<List<String>> previous) throws Exception;
+        SourceDirectory.Synced apply(Path dir, SourceDirectory.Synced previous) throws Exception;
     }
 
     private ScheduledExecutorService timer;
-    private final Map<Path, Set<List<String>>> synced = new HashMap<>();
+    private final Map<Path, SourceDirectory.Synced> synced = new HashMap<>();
 
     void start(@Observes StartupEvent event) {
         Map<Path, Sync> sources = new LinkedHashMap<>();
@@ -63,7 +62,7 @@ public class ProfileWatcher {
 
     private synchronized void sync(Path dir, Sync sync) {
         try {
-            synced.put(dir, sync.apply(dir, synced.getOrDefault(dir, Set.of())));
+            synced.put(dir, sync.apply(dir, synced.getOrDefault(dir, SourceDirectory.Synced.NONE)));
         } catch (Exception e) {
             // a half-updated or malformed file: keep serving what we have and say why
             LOG.warnf("directory %s not applied: %s", dir, e.getMessage());

@@ -6,7 +6,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,7 +23,7 @@ class ExperimentDirectorySyncTest {
         Path file = mounted.resolve("tiny-lm__ab.json");
         Files.writeString(file, "{\"description\": \"d\", \"arms\": [{\"name\": \"a\", \"profile\": \"identity\", \"weight\": 1},"
                 + " {\"name\": \"b\", \"profile\": \"boost\", \"weight\": 3}]}");
-        Set<List<String>> synced = registry.syncFromDirectory(mounted, Set.of());
+        SourceDirectory.Synced synced = registry.syncFromDirectory(mounted, SourceDirectory.Synced.NONE);
         assertThat(registry.latest("tiny-lm", "ab").orElseThrow().spec().arms()).extracting(Arm::name).containsExactly("a", "b");
 
         synced = registry.syncFromDirectory(mounted, synced);
@@ -37,7 +36,7 @@ class ExperimentDirectorySyncTest {
         assertThat(registry.currentRevision("tiny-lm", "ab")).isEqualTo(2);
 
         Files.delete(file);
-        assertThat(registry.syncFromDirectory(mounted, synced)).isEmpty();
+        assertThat(registry.syncFromDirectory(mounted, synced).names()).isEmpty();
         assertThat(registry.latest("tiny-lm", "ab")).isEmpty();
     }
 }
