@@ -58,6 +58,7 @@ public final class EtcdConnection implements AutoCloseable {
     private final List<Endpoint> endpoints = new ArrayList<>();
     private final AtomicInteger current = new AtomicInteger();
     private final Duration timeout;
+    private volatile boolean closed;
 
     public EtcdConnection(Config config) {
         this.timeout = config.timeout();
@@ -157,8 +158,14 @@ public final class EtcdConnection implements AutoCloseable {
         }
     }
 
+    /** Once closed, failures are the closing, not etcd's. */
+    public boolean closed() {
+        return closed;
+    }
+
     @Override
     public void close() {
+        closed = true;
         for (Endpoint e : endpoints) e.channel().shutdownNow();
         for (Endpoint e : endpoints) {
             try {

@@ -159,9 +159,9 @@ public final class EtcdRevisionStore<R extends Revisioned> implements RevisionSt
                 reload = watch();
                 backoff = FIRST_BACKOFF_MS;
             } catch (InterruptedException e) {
-                if (closed) return;
+                if (closed || etcd.closed()) return;
             } catch (Exception e) {
-                if (closed) return;
+                if (closed || etcd.closed()) return;
                 markDown(e);
                 if (watching || backoff == FIRST_BACKOFF_MS) LOG.warnf("registry %s: %s", prefix, downReason);
                 watching = false;
