@@ -125,10 +125,15 @@ public final class EtcdConnection implements AutoCloseable {
         return (ClientCallStreamObserver<WatchRequest>) stub.watch(responses);
     }
 
-    /** Moves to the next endpoint (if there are several) and asks its channel to reconnect now rather than after its backoff. */
+    /**
+     * Moves to the next endpoint (if there are several) and makes its channel drop its connection and
+     * resolve its name again: the next request connects afresh, at once rather than after grpc's
+     * backoff, and through a Service possibly to another member (one without a leader still accepts
+     * connections). Requests in flight on the channel finish on their connection.
+     */
     public void failover() {
         int next = current.updateAndGet(i -> (i + 1) % endpoints.size());
-        endpoints.get(next).channel().resetConnectBackoff();
+        endpoints.get(next).channel().enterIdle();
     }
 
     /** Whether a failure means etcd did not answer (as opposed to refusing the request). */
