@@ -114,7 +114,7 @@ public interface HeadgateConfig {
         String seed();
 
         /**
-         * A directory the registry follows as the source of truth (a mounted ConfigMap): new or changed
+         * A directory the registry follows (a mounted ConfigMap): new or changed
          * files become new revisions, removed ones deletions, checked every {@link #watchInterval()}.
          */
         Optional<String> watch();

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Keeps the registries in step with {@code headgate.profiles.watch} and {@code headgate.experiments.watch},
- * directories that are the source of truth in a cluster (mounted ConfigMaps, which Kubernetes updates
+ * read-only sources in a cluster (mounted ConfigMaps, which Kubernetes updates
  * in place): changes become new revisions without a restart; streams following a changed profile
  * move to it at their next step, and new streams of an experiment see its new arms.
  */

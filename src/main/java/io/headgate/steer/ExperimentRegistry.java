@@ -75,7 +75,7 @@ public final class ExperimentRegistry implements AutoCloseable {
     }
 
     /**
-     * Follows a directory that is a source of truth for experiments (a mounted ConfigMap; files hold
+     * Follows a directory that is a source of experiments (a mounted ConfigMap; files hold
      * an {@link ExperimentSpec} in JSON), as {@link ProfileRegistry#syncFromDirectory} does for profiles.
      */
     public SourceDirectory.Synced syncFromDirectory(Path dir, SourceDirectory.Synced previous) throws IOException {

@@ -112,7 +112,7 @@ public final class ProfileRegistry implements AutoCloseable {
     }
 
     /**
-     * Follows a directory that is a source of truth (a mounted ConfigMap): a profile whose file is new
+     * Follows a directory that is a read-only source (a mounted ConfigMap): a profile whose file is new
      * or changed since the last sync becomes a new revision; one whose file is gone is deleted. See
      * {@link SourceDirectory#sync} for which wins against admin writes.
      *

@@ -15,7 +15,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * A directory a registry follows as the source of truth (a mounted ConfigMap): files
+ * A directory a registry follows, a read-only source (a mounted ConfigMap): files
  * {@code <model>/<name>.json}, or flat {@code <model>__<name>.json} since a ConfigMap mounts its
  * keys as files of one directory; kubelet's own {@code ..data} entries are skipped.
  */

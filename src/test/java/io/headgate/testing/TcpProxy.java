@@ -18,7 +18,7 @@ public final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
     private final int target;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
-    private volatile boolean open = true;
+    private boolean open = true;
 
     public TcpProxy(int target) throws IOException {
         this.target = target;
@@ -33,12 +33,12 @@ public final class TcpProxy implements AutoCloseable {
         return "http://127.0.0.1:" + server.getLocalPort();
     }
 
-    public void cut() {
+    public synchronized void cut() {
         open = false;
         for (Socket s : sockets) closeQuietly(s);
     }
 
-    public void restore() {
+    public synchronized void restore() {
         open = true;
     }
 
@@ -50,14 +50,17 @@ public final class TcpProxy implements AutoCloseable {
             } catch (IOException e) {
                 return; // closed
             }
-            if (!open) {
-                closeQuietly(client);
-                continue;
-            }
             try {
                 Socket upstream = new Socket(InetAddress.getLoopbackAddress(), target);
-                sockets.add(client);
-                sockets.add(upstream);
+                synchronized (this) { // a connection accepted while cut() runs is closed here, not left open
+                    if (!open) {
+                        closeQuietly(client);
+                        closeQuietly(upstream);
+                        continue;
+                    }
+                    sockets.add(client);
+                    sockets.add(upstream);
+                }
                 pump(client, upstream);
                 pump(upstream, client);
             } catch (IOException e) {

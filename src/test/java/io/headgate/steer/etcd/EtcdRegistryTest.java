@@ -282,6 +282,34 @@ class EtcdRegistryTest {
     }
 
     @Test
+    void aReplicaGivenEveryMemberMovesOnWhenItsMemberDies(@TempDir Path clusterDir) throws Exception {
+        List<EtcdServer> members = EtcdServer.cluster(clusterDir, 3);
+        try {
+            Replica a = new Replica(String.join(",", members.stream().map(EtcdServer::endpoint).toList()), root);
+            open.add(a);
+            Replica b = new Replica(members.get(2).endpoint(), root);
+            open.add(b);
+            Eventually.until("replicas loaded", SOON, () -> a.up() && b.up());
+            assertThat(a.etcd.endpoint()).isEqualTo(members.get(0).endpoint());
+            Profile first = a.profiles.put(MODEL, "members", gain(1f), 0);
+            assertThat(pollUntil(b, 1)).isEqualTo(first);
+
+            members.get(0).kill(); // the member a talks to
+            Eventually.until("a moved to another member", SOON, () -> a.up() && !a.etcd.endpoint().equals(members.get(0).endpoint()));
+            assertThat(b.up()).as("b's member is alive").isTrue();
+            // writes need a leader: if the dead member led, the other two elect one first (about a second)
+            Eventually.until("the two members have a leader", SOON, () -> members.get(1).healthy() && members.get(2).healthy());
+            Profile second = a.profiles.put(MODEL, "members", gain(2f), 1);
+            assertThat(second.revision()).isEqualTo(2);
+            assertThat(pollUntil(b, 2)).isEqualTo(second);
+            assertThat(b.profiles.put(MODEL, "members", gain(3f), 2).revision()).isEqualTo(3);
+            assertThat(pollUntil(a, 3).spec()).isEqualTo(gain(3f));
+        } finally {
+            for (EtcdServer m : members) m.close();
+        }
+    }
+
+    @Test
     void badEndpointsAreRefusedNamingTheSetting() {
         assertThatThrownBy(() -> new EtcdConnection(new EtcdConnection.Config(List.of("https://etcd:2379"), Duration.ofSeconds(1))))
                 .hasMessageContaining("headgate.registry.etcd.endpoints").hasMessageContaining("TLS");

@@ -17,8 +17,9 @@ final class Replica implements AutoCloseable {
     final ExperimentRegistry experiments;
     final LinkedBlockingQueue<Profile> heard = new LinkedBlockingQueue<>();
 
-    Replica(String endpoint, String root) throws Exception {
-        etcd = new EtcdConnection(new EtcdConnection.Config(List.of(endpoint), Duration.ofSeconds(2)));
+    /** @param endpoints one client URL, or several comma-separated */
+    Replica(String endpoints, String root) throws Exception {
+        etcd = new EtcdConnection(new EtcdConnection.Config(List.of(endpoints.split(",")), Duration.ofSeconds(2)));
         profiles = new ProfileRegistry(new EtcdRevisionStore<>(etcd, root, RevisionCodec.PROFILES));
         experiments = new ExperimentRegistry(new EtcdRevisionStore<>(etcd, root, RevisionCodec.EXPERIMENTS));
         profiles.subscribe(heard::add);
