@@ -4,6 +4,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.headgate.engine.Rejection;
 import io.headgate.steer.ProfileException;
+import io.headgate.steer.RegistryUnavailableException;
 import io.headgate.steer.StaleRevisionException;
 import io.headgate.steer.UnknownProfileException;
 import org.jboss.logging.Logger;
@@ -78,8 +79,14 @@ final class Errors {
             case ProfileException p -> invalid(join(prefix, p.field()), p.getMessage());
             case UnknownProfileException u -> notFound(join(prefix, "profile"), u.getMessage());
             case StaleRevisionException s -> status(Status.ABORTED, "expected_revision", s.getMessage());
+            case RegistryUnavailableException u -> unavailable(u);
             default -> internal("the request", e);
         };
+    }
+
+    /** The registry's store (etcd) cannot be reached: the write was not made (or, cut off mid-request, not confirmed); retry once it is back. */
+    static StatusRuntimeException unavailable(RegistryUnavailableException e) {
+        return Status.UNAVAILABLE.withDescription("registry unavailable: " + e.getMessage()).asRuntimeException();
     }
 
     static String join(String prefix, String field) {

@@ -27,6 +27,7 @@ import io.headgate.steer.ExperimentRegistry;
 import io.headgate.steer.ExperimentSpec;
 import io.headgate.steer.ProfileException;
 import io.headgate.steer.ProfileValidator;
+import io.headgate.steer.RegistryUnavailableException;
 import io.headgate.steer.StaleRevisionException;
 import io.headgate.steer.SteeringResolver;
 import io.headgate.steer.UnknownProfileException;
@@ -170,6 +171,8 @@ public class ExperimentsService implements Experiments {
                 throw e;
             } catch (StaleRevisionException e) {
                 throw Errors.status(Status.ABORTED, "expected_revision", e.getMessage());
+            } catch (RegistryUnavailableException e) {
+                throw Errors.unavailable(e);
             } catch (ProfileException e) {
                 throw Errors.invalid(e.field(), e.getMessage());
             } catch (IOException e) {

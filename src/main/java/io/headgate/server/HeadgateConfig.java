@@ -21,6 +21,41 @@ public interface HeadgateConfig {
 
     Experiments experiments();
 
+    Registry registry();
+
+    /** Where the profile and experiment registries keep their revisions. */
+    interface Registry {
+        /**
+         * {@code files}: directories on this machine ({@code profiles.dir}, {@code experiments.dir}), one
+         * gateway; {@code etcd}: one registry in etcd shared by every replica.
+         */
+        @WithDefault("files")
+        String backend();
+
+        Etcd etcd();
+    }
+
+    interface Etcd {
+        /** etcd client URLs ({@code http://host:2379}); a DNS name of several members (a headless Service) may be one. */
+        Optional<java.util.List<String>> endpoints();
+
+        /** The key prefix of everything Headgate stores (profiles under {@code <prefix>profiles/}, experiments under {@code <prefix>experiments/}). */
+        @WithDefault("/headgate/")
+        String prefix();
+
+        /** How long one request to etcd may take before the registry counts etcd as unreachable. */
+        @WithDefault("5s")
+        java.time.Duration timeout();
+
+        /**
+         * While etcd is unreachable readiness reports DOWN, so no new traffic reaches a replica that
+         * cannot see profile changes; true keeps it UP (the reason still shown), so replicas keep
+         * serving new streams on the profiles they hold through an etcd outage.
+         */
+        @WithDefault("false")
+        boolean readyWhileUnreachable();
+    }
+
     interface Experiments {
         /** The experiment registry's directory; it survives restarts. */
         @WithDefault(".headgate/experiments")
@@ -79,7 +114,7 @@ public interface HeadgateConfig {
         String seed();
 
         /**
-         * A directory the registry follows as the source of truth (a mounted ConfigMap): new or changed
+         * A directory the registry follows (a mounted ConfigMap): new or changed
          * files become new revisions, removed ones deletions, checked every {@link #watchInterval()}.
          */
         Optional<String> watch();

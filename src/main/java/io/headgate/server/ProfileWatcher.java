@@ -2,6 +2,7 @@ package io.headgate.server;
 
 import io.headgate.steer.ExperimentRegistry;
 import io.headgate.steer.ProfileRegistry;
+import io.headgate.steer.SourceDirectory;
 import io.headgate.steer.SourceRejection;
 import io.headgate.steer.SourceSync;
 import io.headgate.steer.SteeringResolver;
@@ -19,14 +20,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Keeps the registries in step with {@code headgate.profiles.watch} and {@code headgate.experiments.watch},
- * directories that are the source of truth in a cluster (mounted ConfigMaps, which Kubernetes updates
+ * read-only sources in a cluster (mounted ConfigMaps, which Kubernetes updates
  * in place): changes become new revisions without a restart; streams following a changed profile
  * move to it at their next step, and new streams of an experiment see its new arms. Every file is
  * checked as the API's Put checks it (see {@link SourceChecks}); a refused file is logged with its
@@ -51,13 +51,13 @@ public class ProfileWatcher {
     @Inject
     MeterRegistry meters;
 
-    /** One followed directory and what it held at its last sync. */
+    /** One followed directory: applies its changes since {@code previous}. */
     private interface Sync {
-        SourceSync apply(Path dir, Set<List<String>> previous) throws Exception;
+        SourceSync apply(Path dir, SourceDirectory.Synced previous) throws Exception;
     }
 
     private ScheduledExecutorService timer;
-    private final Map<Path, Set<List<String>>> synced = new HashMap<>();
+    private final Map<Path, SourceDirectory.Synced> synced = new HashMap<>();
     /** Each refused file and the refusal last reported for it: a file refused the same way at every sync is reported once. */
     private final Map<Path, String> reported = new HashMap<>();
 
@@ -88,8 +88,8 @@ public class ProfileWatcher {
 
     private synchronized void sync(Path dir, Sync sync) {
         try {
-            SourceSync result = sync.apply(dir, synced.getOrDefault(dir, Set.of()));
-            synced.put(dir, result.held());
+            SourceSync result = sync.apply(dir, synced.getOrDefault(dir, SourceDirectory.Synced.NONE));
+            synced.put(dir, result.synced());
             report(dir, result.rejected());
         } catch (Exception e) {
             // the directory itself could not be read: keep serving what we have and say why

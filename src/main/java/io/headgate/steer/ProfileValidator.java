@@ -72,6 +72,11 @@ public final class ProfileValidator {
         checkName("model", "model", model);
     }
 
+    /** Whether a directory or key segment can be a model or profile name: anything else found in a store is not the registry's. */
+    public static boolean isValidName(String name) {
+        return name != null && NAME.matcher(name).matches();
+    }
+
     private static void checkName(String field, String what, String value) {
         if (value == null || !NAME.matcher(value).matches()) {
             throw new ProfileException(field, "invalid " + what + " name " + (value == null ? "null" : "'" + value + "'")

@@ -11,8 +11,8 @@ import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * Every revision a registry holds, in memory, so reads never touch the disk: (model, name) →
- * revision → entry. Thread-safe; writers add revisions after publishing them to disk.
+ * Every revision a registry holds, in memory, so reads never touch the store: (model, name) →
+ * revision → entry. Thread-safe; revisions are added once their store holds them.
  */
 final class RevisionIndex<R extends Revisioned> {
 
@@ -80,21 +80,12 @@ final class RevisionIndex<R extends Revisioned> {
         return out;
     }
 
-    void add(R entry) {
+    /** Adds a revision; false if the index already holds that revision (revisions never change, so it is the same). */
+    boolean add(R entry) {
         lock.writeLock().lock();
         try {
-            histories.computeIfAbsent(new Key(entry.model(), entry.name()), k -> new TreeMap<>()).put(entry.revision(), entry);
-        } finally {
-            lock.writeLock().unlock();
-        }
-    }
-
-    /** Replaces one name's history with what was read from disk (another writer got there first, or at load). */
-    void replace(String model, String name, NavigableMap<Long, R> history) {
-        lock.writeLock().lock();
-        try {
-            if (history.isEmpty()) histories.remove(new Key(model, name));
-            else histories.put(new Key(model, name), history);
+            return histories.computeIfAbsent(new Key(entry.model(), entry.name()), k -> new TreeMap<>())
+                    .putIfAbsent(entry.revision(), entry) == null;
         } finally {
             lock.writeLock().unlock();
         }

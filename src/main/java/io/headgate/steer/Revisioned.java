@@ -1,7 +1,7 @@
 package io.headgate.steer;
 
 /** A stored revision of something named per model (a profile, an experiment); a deletion is a revision too. */
-interface Revisioned {
+public interface Revisioned {
     String model();
 
     String name();

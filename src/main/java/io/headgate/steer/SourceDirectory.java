@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,11 +18,11 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * A directory a registry follows as the source of truth (a mounted ConfigMap): files
+ * A directory a registry follows, a read-only source (a mounted ConfigMap): files
  * {@code <model>/<name>.json}, or flat {@code <model>__<name>.json} since a ConfigMap mounts its
  * keys as files of one directory; kubelet's own {@code ..data} entries are skipped.
  */
-final class SourceDirectory {
+public final class SourceDirectory {
     private SourceDirectory() {
     }
 
@@ -102,28 +103,74 @@ final class SourceDirectory {
     }
 
     /**
-     * New or changed entries become new revisions; entries there at the last sync ({@code previous})
-     * and gone now become deletions; names the directory never held are left alone, and so are
-     * entries whose file is still there but was refused or deferred.
+     * What a directory held at a sync, as far as it was settled into the registry (written, or found
+     * there already): pass it to the next sync.
      */
-    static <V> SourceSync sync(Listing<V> listing, Set<List<String>> previous, Target<V> target, String what) throws IOException {
+    public record Synced(Map<List<String>, Object> settled) {
+        public static final Synced NONE = new Synced(Map.of());
+
+        public Synced {
+            settled = Map.copyOf(settled);
+        }
+
+        /** The (model, name) pairs the directory held and the registry took. */
+        public Set<List<String>> names() {
+            return settled.keySet();
+        }
+    }
+
+    /**
+     * Applies the directory's changes since the last sync: an entry that is new or changed since
+     * {@code previous} becomes a new revision unless the registry holds it already; an entry that was
+     * there and is gone becomes a deletion; names the directory never held are left alone, and so is
+     * an entry whose file is still there but was refused or deferred (it keeps its last good revision).
+     *
+     * <p>Only changes are written, not every difference. Replicas sharing a registry see a ConfigMap
+     * update at different moments (the kubelet refreshes each pod's mount on its own schedule); one
+     * still holding the old file must not write it back over the new one. So the directory wins when
+     * it changes and when a process starts (its first sync compares everything); an admin write to a
+     * name the directory holds stands until then. A write that fails (a race, the store unreachable)
+     * leaves the entry unsettled, and the next sync tries it again.
+     */
+    static <V> SourceSync sync(Listing<V> listing, Synced previous, Target<V> target, String what) throws IOException {
+        Map<List<String>, Object> settled = new HashMap<>();
         for (Map.Entry<List<String>, V> e : listing.entries().entrySet()) {
             String model = e.getKey().get(0), name = e.getKey().get(1);
-            if (target.current(model, name).filter(e.getValue()::equals).isPresent()) continue;
-            try {
-                target.write(model, name, e.getValue());
-            } catch (StaleRevisionException raced) {
-                LOG.debugf("%s %s/%s changed while syncing; the next sync settles it", what, model, name);
+            boolean unchanged = e.getValue().equals(previous.settled().get(e.getKey()));
+            if (unchanged || target.current(model, name).filter(e.getValue()::equals).isPresent()) {
+                settled.put(e.getKey(), e.getValue());
+                continue;
             }
+            if (attempt(() -> target.write(model, name, e.getValue()), what, model, name)) settled.put(e.getKey(), e.getValue());
+            else if (previous.settled().containsKey(e.getKey())) settled.put(e.getKey(), previous.settled().get(e.getKey()));
         }
-        for (List<String> gone : previous) {
-            if (listing.held().contains(gone) || target.current(gone.get(0), gone.get(1)).isEmpty()) continue;
-            try {
-                target.remove(gone.get(0), gone.get(1));
-            } catch (StaleRevisionException raced) {
-                LOG.debugf("%s %s/%s changed while syncing; the next sync settles it", what, gone.get(0), gone.get(1));
+        for (Map.Entry<List<String>, Object> before : previous.settled().entrySet()) {
+            List<String> key = before.getKey();
+            if (listing.entries().containsKey(key)) continue;
+            if (listing.held().contains(key)) { // still there, refused or deferred for now: not a deletion
+                settled.put(key, before.getValue());
+                continue;
             }
+            if (target.current(key.get(0), key.get(1)).isEmpty()) continue;
+            if (!attempt(() -> target.remove(key.get(0), key.get(1)), what, key.get(0), key.get(1))) settled.put(key, before.getValue());
         }
-        return new SourceSync(Set.copyOf(listing.held()), List.copyOf(listing.rejected()));
+        return new SourceSync(new Synced(settled), List.copyOf(listing.rejected()));
+    }
+
+    private interface Change {
+        void apply() throws IOException;
+    }
+
+    /** One write of a sync; false when it must be tried again at the next sync. */
+    private static boolean attempt(Change change, String what, String model, String name) throws IOException {
+        try {
+            change.apply();
+            return true;
+        } catch (StaleRevisionException raced) {
+            LOG.debugf("%s %s/%s changed while syncing; the next sync settles it", what, model, name);
+        } catch (RegistryUnavailableException down) {
+            LOG.debugf("%s %s/%s not synced, the registry is unreachable: %s", what, model, name, down.getMessage());
+        }
+        return false;
     }
 }

@@ -1,12 +1,11 @@
 package io.headgate.steer;
 
 import java.util.List;
-import java.util.Set;
 
 /**
- * What one sync of a watched directory did not store, and the (model, name) pairs the directory
- * holds now ({@code held}, stored or not): pass them as {@code previous} to the next sync, so that
- * an entry whose file is still there is never deleted for being invalid.
+ * What one sync of a watched directory settled into the registry — pass it as {@code previous} to
+ * the next sync, so that only changes are written and an entry whose file is still there is never
+ * deleted for being invalid — and the files it refused.
  */
-public record SourceSync(Set<List<String>> held, List<SourceRejection> rejected) {
+public record SourceSync(SourceDirectory.Synced synced, List<SourceRejection> rejected) {
 }

@@ -90,5 +90,7 @@ class MetricsAndHealthTest extends GatewayTestBase {
     void readyOnceTheModelIsLoaded() throws Exception {
         String body = get(ready);
         assertThat(body).contains("\"status\": \"UP\"").contains("\"parens-lm\": \"ready\"");
+        assertThat(body).as("the registry check, on files").contains("\"name\": \"registry\"").contains("\"backend\": \"files\"")
+                .contains("\"profiles\": \"up: files under target/test-profiles\"");
     }
 }

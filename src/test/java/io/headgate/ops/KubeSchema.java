@@ -25,6 +25,7 @@ final class KubeSchema {
             "v1/ConfigMap", io.fabric8.kubernetes.api.model.ConfigMap.class,
             "v1/Service", io.fabric8.kubernetes.api.model.Service.class,
             "apps/v1/Deployment", io.fabric8.kubernetes.api.model.apps.Deployment.class,
+            "apps/v1/StatefulSet", io.fabric8.kubernetes.api.model.apps.StatefulSet.class,
             "autoscaling/v2/HorizontalPodAutoscaler", io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler.class,
             "policy/v1/PodDisruptionBudget", io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget.class,
             "monitoring.coreos.com/v1/ServiceMonitor", io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor.class);

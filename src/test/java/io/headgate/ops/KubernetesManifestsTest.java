@@ -36,13 +36,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  * on the served health paths and port, Services onto the container port, the autoscaler on the
  * Deployment and on metrics the gateway exports, the disruption budget and the ServiceMonitor on
  * the right labels, mounted ConfigMaps that exist and that the profile seeder reads, writable paths
- * under writable volumes, and a termination grace period longer than the drain.
+ * under writable volumes, and a termination grace period longer than the drain; and the registry's
+ * etcd: a StatefulSet whose members form the cluster its flags describe, reachable by the gateway
+ * through a Service on its client port, kept to a quorum by its disruption budget (or, in the
+ * external-etcd overlay, no etcd of ours and the gateway pointed elsewhere).
  */
 class KubernetesManifestsTest {
 
     static final Path K8S = Path.of("k8s");
     static final Path BASE = K8S.resolve("base");
     static final Path CUDA = K8S.resolve("overlays/cuda");
+    static final Path EXTERNAL_ETCD = K8S.resolve("overlays/external-etcd");
     static final String NAMESPACE = "headgate";
     /** Gauges the gateway exports per model (EngineMetrics.forModel), the only ones an HPA may use here. */
     static final Set<String> LOAD_GAUGES = Set.of("headgate_active_streams", "headgate_waiting_streams");
@@ -54,9 +58,11 @@ class KubernetesManifestsTest {
     void baseRendersValidatesAndFitsTogether() throws Exception {
         List<Map<String, Object>> base = Kustomize.render(BASE);
         assertThat(base.stream().map(r -> (String) r.get("kind")).collect(Collectors.toSet()))
-                .containsExactlyInAnyOrder("Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service",
+                .containsExactlyInAnyOrder("Namespace", "ServiceAccount", "ConfigMap", "Deployment", "StatefulSet", "Service",
                         "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceMonitor");
         assertThat(problems(base)).isEmpty();
+        assertThat(env(container(deployment(base)))).containsEntry("HEADGATE_REGISTRY_BACKEND", "etcd")
+                .containsEntry("HEADGATE_REGISTRY_ETCD_ENDPOINTS", "http://headgate-etcd-client:2379");
         Map<String, Object> container = container(deployment(base));
         assertThat(cast(at(container, "resources.requests"))).as("a CPU pod requests no GPU").doesNotContainKey("nvidia.com/gpu");
     }
@@ -80,9 +86,54 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void externalEtcdOverlayDropsOurEtcdAndPointsTheGatewayAtYours() throws Exception {
+        List<Map<String, Object>> external = Kustomize.render(EXTERNAL_ETCD), base = Kustomize.render(BASE);
+        assertThat(problems(external)).isEmpty();
+        assertThat(external.stream().filter(r -> "registry".equals(at(r, "metadata.labels.app\\.kubernetes\\.io/component")))).isEmpty();
+        assertThat(env(container(deployment(external)))).containsEntry("HEADGATE_REGISTRY_BACKEND", "etcd")
+                .containsEntry("HEADGATE_REGISTRY_ETCD_ENDPOINTS", "http://etcd.example.internal:2379");
+        for (Map<String, Object> r : external) {
+            if (!r.get("kind").equals("Deployment")) assertThat(r).isEqualTo(Kustomize.find(base, (String) r.get("kind"), Kustomize.name(r)));
+        }
+        assertThat(external).hasSize(base.size() - 4);
+    }
+
+    @Test
+    void theEtcdFlagsAreOnesEtcdKnows(@TempDir Path tmp) throws Exception {
+        // The image runs etcd 3.5; Debian's 3.4 (the tests' etcd) knows the same flags. Given the manifest's
+        // arguments (on loopback ports here) it parses every flag, says its version, and only then fails to
+        // resolve the members' cluster names, which exist only in the cluster.
+        assertThat(Files.isExecutable(io.headgate.testing.EtcdServer.BINARY)).as("etcd at " + io.headgate.testing.EtcdServer.BINARY).isTrue();
+        Map<String, Object> etcd = etcdContainer(Kustomize.render(BASE));
+        List<String> cmd = new ArrayList<>(List.of(io.headgate.testing.EtcdServer.BINARY.toString()));
+        for (Object a : list(etcd.get("args"))) {
+            cmd.add(((String) a).replace("$(POD_NAME)", "headgate-etcd-0").replace("$(POD_NAMESPACE)", NAMESPACE)
+                    .replace("/var/lib/etcd", tmp.resolve("data").toString())
+                    .replace("http://0.0.0.0:2379", "http://127.0.0.1:" + freePort()).replace("http://0.0.0.0:2380", "http://127.0.0.1:" + freePort()));
+        }
+        Path log = tmp.resolve("etcd.log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (p.isAlive() && !Files.readString(log).contains("etcd Version") && System.nanoTime() < deadline) Thread.sleep(50);
+        } finally {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        String out = Files.readString(log);
+        assertThat(out).doesNotContain("flag provided but not defined").doesNotContain("invalid value").doesNotContain("error verifying flags")
+                .contains("etcd Version");
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
     void kubectlKustomizeRendersTheSame() throws Exception {
         Assumptions.assumeTrue(onPath("kubectl"), "kubectl is not installed: the manifests are rendered by the test's own Kustomize only");
-        for (Path dir : List.of(BASE, CUDA)) {
+        for (Path dir : List.of(BASE, CUDA, EXTERNAL_ETCD)) {
             Process p = new ProcessBuilder("kubectl", "kustomize", dir.toString()).redirectErrorStream(true).start();
             byte[] out = p.getInputStream().readAllBytes();
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("kubectl kustomize finished").isTrue();
@@ -227,7 +278,9 @@ class KubernetesManifestsTest {
             }
         }
         if (Boolean.TRUE.equals(at(c, "securityContext.readOnlyRootFilesystem"))) {
-            for (String var : List.of("HEADGATE_PROFILES_DIR", "HEADGATE_BUNDLE_CACHE", "DJL_CACHE_DIR")) {
+            boolean files = env.getOrDefault("HEADGATE_REGISTRY_BACKEND", "files").equals("files");
+            for (String var : files ? List.of("HEADGATE_PROFILES_DIR", "HEADGATE_EXPERIMENTS_DIR", "HEADGATE_BUNDLE_CACHE", "DJL_CACHE_DIR")
+                    : List.of("HEADGATE_BUNDLE_CACHE", "DJL_CACHE_DIR")) {
                 String path = env.get(var);
                 if (path == null) {
                     p.add("read-only root filesystem, and env " + var + " does not point at a writable volume");
@@ -251,7 +304,9 @@ class KubernetesManifestsTest {
         }
 
         // Services onto the container port; one headless.
-        List<Map<String, Object>> services = resources.stream().filter(r -> r.get("kind").equals("Service")).toList();
+        // (the registry's etcd Services select its members: registryProblems checks them)
+        List<Map<String, Object>> services = resources.stream().filter(r -> r.get("kind").equals("Service")
+                && !"registry".equals(at(r, "metadata.labels.app\\.kubernetes\\.io/component"))).toList();
         boolean headless = false, virtualIp = false;
         for (Map<String, Object> s : services) {
             if (!subset(cast(at(s, "spec.selector")), podLabels)) p.add("Service " + Kustomize.name(s) + ": selector does not match the pod labels");
@@ -280,7 +335,10 @@ class KubernetesManifestsTest {
         }
 
         // Disruption budget on the pods, allowing a drain.
-        Map<String, Object> pdb = one(resources, "PodDisruptionBudget");
+        List<Map<String, Object>> gatewayBudgets = resources.stream().filter(r -> r.get("kind").equals("PodDisruptionBudget")
+                && subset(cast(at(r, "spec.selector.matchLabels")), podLabels)).toList();
+        assertThat(gatewayBudgets).as("disruption budgets of the gateway's pods").hasSize(1);
+        Map<String, Object> pdb = gatewayBudgets.get(0);
         if (!subset(cast(at(pdb, "spec.selector.matchLabels")), podLabels) || cast(at(pdb, "spec.selector.matchLabels")).isEmpty()) {
             p.add("PDB: selector does not match the pod labels");
         }
@@ -301,6 +359,7 @@ class KubernetesManifestsTest {
                 p.add("ServiceMonitor: port " + endpoint.get("port") + " is not a port of Service " + Kustomize.name(scraped.get(0)));
             }
         }
+        p.addAll(registryProblems(resources, env));
         return p;
     }
 
@@ -336,6 +395,129 @@ class KubernetesManifestsTest {
             case "h" -> n * 3600;
             default -> n;
         };
+    }
+
+    /** The container's literal environment (values, not references). */
+    static Map<String, String> env(Map<String, Object> container) {
+        Map<String, String> env = new LinkedHashMap<>();
+        for (Object o : list(container.get("env"))) if (cast(o).get("value") instanceof String v) env.put((String) cast(o).get("name"), v);
+        return env;
+    }
+
+    static Map<String, Object> etcdContainer(List<Map<String, Object>> resources) {
+        return list(at(one(resources, "StatefulSet"), "spec.template.spec.containers")).stream().map(KubernetesManifestsTest::cast)
+                .filter(c -> "etcd".equals(c.get("name"))).findFirst().orElseThrow(() -> new AssertionError("no container named etcd"));
+    }
+
+    /** etcd's flags as --name=value pairs (flags without a value map to "true"). */
+    static Map<String, String> flags(Map<String, Object> container) {
+        Map<String, String> flags = new LinkedHashMap<>();
+        for (Object a : list(container.get("args"))) {
+            String arg = (String) a;
+            if (!arg.startsWith("--")) continue;
+            int eq = arg.indexOf('=');
+            flags.put(eq < 0 ? arg.substring(2) : arg.substring(2, eq), eq < 0 ? "true" : arg.substring(eq + 1));
+        }
+        return flags;
+    }
+
+    /**
+     * The registry: with the etcd backend, endpoints that reach an etcd of ours through a Service on
+     * its client port, or (no etcd in the manifests) somewhere else; our etcd forms the cluster its
+     * flags describe and keeps its quorum through a voluntary disruption.
+     */
+    static List<String> registryProblems(List<Map<String, Object>> resources, Map<String, String> env) {
+        List<String> p = new ArrayList<>();
+        String backend = env.getOrDefault("HEADGATE_REGISTRY_BACKEND", "files");
+        List<Map<String, Object>> statefulSets = resources.stream().filter(r -> r.get("kind").equals("StatefulSet")).toList();
+        if (backend.equals("files")) {
+            if (!statefulSets.isEmpty()) p.add("an etcd StatefulSet, but the gateway's registry is on files");
+            return p;
+        }
+        if (!backend.equals("etcd")) return List.of("HEADGATE_REGISTRY_BACKEND: '" + backend + "' is not files or etcd");
+        String endpoints = env.get("HEADGATE_REGISTRY_ETCD_ENDPOINTS");
+        if (endpoints == null || endpoints.isBlank()) return List.of("HEADGATE_REGISTRY_BACKEND=etcd without HEADGATE_REGISTRY_ETCD_ENDPOINTS");
+        if (statefulSets.isEmpty()) {
+            for (String url : endpoints.split(",")) {
+                String host = java.net.URI.create(url.trim()).getHost();
+                if (Kustomize.find(resources, "Service", host.split("\\.")[0]) != null) p.add("endpoint " + url + " names a Service of ours, but there is no etcd");
+            }
+            return p;
+        }
+        if (statefulSets.size() != 1) return List.of(statefulSets.size() + " StatefulSets; expected one etcd");
+        Map<String, Object> sts = statefulSets.get(0);
+        String name = Kustomize.name(sts);
+        Map<String, Object> podLabels = cast(at(sts, "spec.template.metadata.labels"));
+        Map<String, Object> etcd = etcdContainer(resources);
+        Map<String, Integer> ports = new HashMap<>();
+        for (Object o : list(etcd.get("ports"))) ports.put((String) cast(o).get("name"), (Integer) cast(o).get("containerPort"));
+        Integer client = ports.get("client"), peer = ports.get("peer");
+        if (client == null || peer == null) return List.of("etcd container: needs ports named client and peer, has " + ports);
+        if (!subset(cast(at(sts, "spec.selector.matchLabels")), podLabels)) p.add("StatefulSet " + name + ": selector does not match its pod labels");
+        long replicas = num(at(sts, "spec.replicas"), 1);
+        if (replicas < 3 || replicas % 2 == 0) p.add("StatefulSet " + name + ": " + replicas + " members; an odd number of at least 3 survives losing one");
+        if (!"Parallel".equals(at(sts, "spec.podManagementPolicy"))) p.add("StatefulSet " + name + ": members must start in parallel to form a quorum");
+
+        // the peers' Service: headless, publishing members before they are ready, on the peer port
+        String serviceName = (String) at(sts, "spec.serviceName");
+        Map<String, Object> peers = serviceName == null ? null : Kustomize.find(resources, "Service", serviceName);
+        if (peers == null) p.add("StatefulSet " + name + ": serviceName " + serviceName + " is not a Service");
+        else {
+            if (!"None".equals(at(peers, "spec.clusterIP"))) p.add("Service " + serviceName + ": the members' names need a headless Service");
+            if (!Boolean.TRUE.equals(at(peers, "spec.publishNotReadyAddresses"))) p.add("Service " + serviceName + ": must publish members before they are ready");
+            if (!subset(cast(at(peers, "spec.selector")), podLabels)) p.add("Service " + serviceName + ": does not select the etcd members");
+            if (list(at(peers, "spec.ports")).stream().noneMatch(o -> peer.equals(resolvePort(cast(o).getOrDefault("targetPort", cast(o).get("port")), ports)))) {
+                p.add("Service " + serviceName + ": no peer port " + peer);
+            }
+        }
+
+        // the flags: one member per pod, named by the pod, peers at their stable names
+        Map<String, String> f = flags(etcd);
+        Map<String, String> podEnv = new HashMap<>();
+        for (Object o : list(etcd.get("env"))) {
+            if (at(cast(o), "valueFrom.fieldRef.fieldPath") instanceof String field) podEnv.put(field, (String) cast(o).get("name"));
+        }
+        String podName = "$(" + podEnv.get("metadata.name") + ")", namespace = "$(" + podEnv.get("metadata.namespace") + ")";
+        if (!podName.equals(f.get("name"))) p.add("etcd: --name is not the pod's name " + podName);
+        String member = "http://" + podName + "." + serviceName + "." + namespace + ".svc:";
+        if (!(member + peer).equals(f.get("initial-advertise-peer-urls"))) p.add("etcd: --initial-advertise-peer-urls " + f.get("initial-advertise-peer-urls") + ", expected " + member + peer);
+        if (!(member + client).equals(f.get("advertise-client-urls"))) p.add("etcd: --advertise-client-urls " + f.get("advertise-client-urls") + ", expected " + member + client);
+        List<String> cluster = new ArrayList<>();
+        for (int i = 0; i < replicas; i++) cluster.add(name + "-" + i + "=http://" + name + "-" + i + "." + serviceName + "." + namespace + ".svc:" + peer);
+        if (!String.join(",", cluster).equals(f.get("initial-cluster"))) p.add("etcd: --initial-cluster " + f.get("initial-cluster") + ", expected " + String.join(",", cluster));
+        if (!("http://0.0.0.0:" + client).equals(f.get("listen-client-urls"))) p.add("etcd: --listen-client-urls is not port " + client);
+        if (!("http://0.0.0.0:" + peer).equals(f.get("listen-peer-urls"))) p.add("etcd: --listen-peer-urls is not port " + peer);
+        String dataDir = f.get("data-dir");
+        Set<String> claims = list(at(sts, "spec.volumeClaimTemplates")).stream().map(o -> (String) at(o, "metadata.name")).collect(Collectors.toSet());
+        boolean persisted = list(etcd.get("volumeMounts")).stream().anyMatch(o -> claims.contains((String) cast(o).get("name"))
+                && dataDir != null && (dataDir + "/").startsWith(cast(o).get("mountPath") + "/"));
+        if (!persisted) p.add("etcd: --data-dir " + dataDir + " is not on a volume claim: members would lose the registry on restart");
+        for (String probe : List.of("readinessProbe", "livenessProbe")) {
+            if (!client.equals(resolvePort(at(etcd, probe + ".httpGet.port"), ports))) p.add("etcd: " + probe + " is not on the client port");
+        }
+
+        // the gateway's endpoints reach a member's client port through a Service of ours
+        for (String url : endpoints.split(",")) {
+            java.net.URI uri = java.net.URI.create(url.trim());
+            Map<String, Object> service = Kustomize.find(resources, "Service", uri.getHost().split("\\.")[0]);
+            if (service == null) {
+                p.add("endpoint " + url + ": no Service " + uri.getHost() + " in the manifests");
+                continue;
+            }
+            if (!subset(cast(at(service, "spec.selector")), podLabels)) p.add("endpoint " + url + ": Service " + Kustomize.name(service) + " does not select the etcd members");
+            boolean onClientPort = list(at(service, "spec.ports")).stream().anyMatch(o -> Integer.valueOf(uri.getPort()).equals(cast(o).get("port"))
+                    && client.equals(resolvePort(cast(o).getOrDefault("targetPort", cast(o).get("port")), ports)));
+            if (!onClientPort) p.add("endpoint " + url + ": Service " + Kustomize.name(service) + " has no port " + uri.getPort() + " onto etcd's client port");
+        }
+
+        // a voluntary disruption keeps the quorum
+        List<Map<String, Object>> budgets = resources.stream().filter(r -> r.get("kind").equals("PodDisruptionBudget")
+                && subset(cast(at(r, "spec.selector.matchLabels")), podLabels)).toList();
+        if (budgets.size() != 1) p.add(budgets.size() + " disruption budgets cover the etcd members; expected one");
+        else if (!(at(budgets.get(0), "spec.maxUnavailable") instanceof Integer mu && mu >= 1 && mu <= (replicas - 1) / 2)) {
+            p.add("etcd PDB: maxUnavailable must leave a quorum (1.." + (replicas - 1) / 2 + ")");
+        }
+        return p;
     }
 
     static Properties applicationProperties() throws IOException {

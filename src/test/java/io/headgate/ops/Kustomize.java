@@ -16,7 +16,8 @@ import java.util.Set;
 /**
  * The part of kustomize that Headgate's manifests use, so they can be rendered and checked where no
  * kustomize binary is installed: {@code resources} (files and kustomization directories),
- * {@code namespace}, and {@code patches} given as a strategic-merge patch file. Any other field of a
+ * {@code namespace}, and {@code patches} given as a strategic-merge patch file (one whose top level says
+ * {@code $patch: delete} removes its target). Any other field of a
  * kustomization fails the rendering, so a manifest never silently relies on something this skips.
  * Where {@code kubectl} is installed, {@link KubernetesManifestsTest} checks that this rendering
  * equals {@code kubectl kustomize}'s.
@@ -60,7 +61,8 @@ final class Kustomize {
             for (Map<String, Object> p : load(dir.resolve(path))) {
                 Map<String, Object> target = find(out, (String) p.get("kind"), name(p));
                 if (target == null) throw new IOException(file + ": patch " + path + " targets " + p.get("kind") + "/" + name(p) + ", which is not a resource");
-                merge(target, p);
+                if ("delete".equals(p.get("$patch"))) out.remove(target); // a strategic-merge patch that deletes the resource
+                else merge(target, p);
             }
         }
         if (k.get("namespace") instanceof String ns) {
@@ -114,17 +116,27 @@ final class Kustomize {
         }
     }
 
+    /** Merges by key; as kustomize orders the result, the patch's items come first (in its order), then the base's others. */
     @SuppressWarnings("unchecked")
     private static void mergeList(List<Object> base, List<Object> patch, String key) throws IOException {
+        List<Object> merged = new ArrayList<>();
         for (Object item : patch) {
             Map<String, Object> p = map(item, "list item");
             Map<String, Object> match = null;
             for (Object b : base) {
                 if (b instanceof Map<?, ?> bm && p.get(key) != null && p.get(key).equals(bm.get(key))) match = (Map<String, Object>) bm;
             }
-            if (match != null) merge(match, p);
-            else base.add(new LinkedHashMap<>(p));
+            if (match != null) {
+                merge(match, p);
+                base.remove(match);
+                merged.add(match);
+            } else {
+                merged.add(new LinkedHashMap<>(p));
+            }
         }
+        merged.addAll(base);
+        base.clear();
+        base.addAll(merged);
     }
 
     @SuppressWarnings("unchecked")

@@ -70,6 +70,23 @@ class ProfileRegistryTest {
     }
 
     @Test
+    void aWriterBehindTheStoreChecksTheStoreBeforeRefusing() throws Exception {
+        ProfileRegistry first = new ProfileRegistry(dir), second = new ProfileRegistry(dir); // second loaded before first wrote: it lags
+        List<Profile> heard = new CopyOnWriteArrayList<>();
+        second.subscribe(heard::add);
+        first.put(MODEL, "boost", gain(1.1f), 0);
+        first.put(MODEL, "boost", gain(1.2f), 1);
+
+        // a client that read revision 2 from the first process writes through the second
+        assertThat(second.put(MODEL, "boost", gain(1.3f), 2).revision()).isEqualTo(3);
+        assertThat(second.revision(MODEL, "boost", 1).orElseThrow().spec()).isEqualTo(gain(1.1f));
+        assertThat(heard).extracting(Profile::revision).as("what it caught up with is news to its listeners, in order").containsExactly(1L, 2L, 3L);
+        assertThatThrownBy(() -> first.put(MODEL, "boost", gain(9f), 2))
+                .isInstanceOfSatisfying(StaleRevisionException.class, e -> assertThat(e.actual()).isEqualTo(3));
+        assertThat(first.latest(MODEL, "boost").orElseThrow().spec()).isEqualTo(gain(1.3f));
+    }
+
+    @Test
     void everythingSurvivesARestart() throws Exception {
         Random random = new Random(7);
         float[] vector = new float[16];
