@@ -2,7 +2,9 @@ package io.headgate.testing;
 
 import io.headgate.engine.diffusion.FlowMatching;
 import io.headgate.engine.diffusion.Guidance;
+import io.headgate.engine.diffusion.Noise;
 import io.headgate.engine.diffusion.TimeGrid;
+import io.headgate.model.BundleManifest.Dimensions;
 import io.headgate.model.ControlBatch;
 import io.headgate.model.ControlRow;
 import io.headgate.model.diffusion.DiffusionGraph;
@@ -13,16 +15,21 @@ import java.util.function.IntFunction;
 
 /**
  * A bare sampling loop over the diffusion graph, no scheduler: every image's rows of a step share one
- * forward pass — conditional (identity controls), unconditional (null label, identity) when its
- * guidance uses CFG, perturbed (its steering's controls) when it perturbs at that time — then each
+ * forward pass — conditional, unconditional (null label) when its guidance uses CFG, perturbed (the
+ * conditional input under the perturbed controls) when it perturbs at that time — then each
  * image's velocities are combined by its guidance and it takes an Euler step.
  */
 public final class GuidedSampler {
 
-    /** What an image is sampled under at one step: the guidance scales and the perturbed row's controls. */
-    public record Setting(Guidance guidance, ControlRow perturbed) {
-        public static Setting plain(ControlRow identity) {
-            return new Setting(Guidance.NONE, identity);
+    /**
+     * What an image is sampled under at one step: the guidance scales, the controls of its conditional
+     * and unconditional rows ({@code steered}, identity unless the steering changes heads itself) and
+     * those of its perturbed row.
+     */
+    public record Setting(Guidance guidance, ControlRow steered, ControlRow perturbed) {
+        /** Identity controls on the guidance rows, {@code perturbed} on the perturbed row. */
+        public static Setting guided(Dimensions d, Guidance guidance, ControlRow perturbed) {
+            return new Setting(guidance, ControlRow.identity(d), perturbed);
         }
     }
 
@@ -39,15 +46,28 @@ public final class GuidedSampler {
     }
 
     private final DiffusionGraph graph;
-    private final ControlRow identity;
     private final int size;
     private final long nullLabel;
 
     public GuidedSampler(DiffusionGraph graph) {
         this.graph = graph;
-        this.identity = ControlRow.identity(graph.manifest().dimensions());
         this.size = graph.imageSize();
         this.nullLabel = graph.manifest().diffusion().nullLabel();
+    }
+
+    /**
+     * {@code labels.length} images under one setting, image k from values [k·P, (k+1)·P) of
+     * {@code Noise.gaussian(seed, n·P)}; returned back to back, all sampled in one batch.
+     */
+    public float[] sample(long[] labels, long seed, Setting setting, TimeGrid grid) throws Exception {
+        int n = labels.length;
+        float[] noise = Noise.gaussian(seed, n * size);
+        List<Plan> plans = new java.util.ArrayList<>(n);
+        for (int k = 0; k < n; k++) plans.add(Plan.constant(labels[k], java.util.Arrays.copyOfRange(noise, k * size, (k + 1) * size), setting));
+        float[][] x = run(plans, grid);
+        float[] images = new float[n * size];
+        for (int k = 0; k < n; k++) System.arraycopy(x[k], 0, images, k * size, size);
+        return images;
     }
 
     public float[][] run(List<Plan> plans, TimeGrid grid) throws Exception {
@@ -71,9 +91,9 @@ public final class GuidedSampler {
             for (int k = 0; k < n; k++) {
                 Plan plan = plans.get(k);
                 Setting s = settings[k] = plan.schedule().apply(step);
-                rows = addRow(rows, x[k], t, plan.label(), identity, inputs, times, labels, controls);
+                rows = addRow(rows, x[k], t, plan.label(), s.steered(), inputs, times, labels, controls);
                 uncondRow[k] = s.guidance().classifierFree() ? rows : -1;
-                if (uncondRow[k] >= 0) rows = addRow(rows, x[k], t, nullLabel, identity, inputs, times, labels, controls);
+                if (uncondRow[k] >= 0) rows = addRow(rows, x[k], t, nullLabel, s.steered(), inputs, times, labels, controls);
                 pertRow[k] = s.guidance().perturbs(t) ? rows : -1;
                 if (pertRow[k] >= 0) rows = addRow(rows, x[k], t, plan.label(), s.perturbed(), inputs, times, labels, controls);
             }

@@ -68,7 +68,7 @@ class DiffusionParityTest {
                 Phase p = ref.phaseAt(step);
                 ControlRow perturbed = ControlRow.identity(d);
                 System.arraycopy(p.mix(), 0, perturbed.mix(), 0, p.mix().length);
-                return new GuidedSampler.Setting(new Guidance(p.cfgScale(), p.perturbationScale(), 0), perturbed);
+                return GuidedSampler.Setting.guided(d, new Guidance(p.cfgScale(), p.perturbationScale(), 0), perturbed);
             });
             int[] checked = {0};
             new GuidedSampler(graph).run(List.of(plan), new TimeGrid(ref.steps()), (step, image, x) -> {
