@@ -13,6 +13,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
+
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -62,7 +64,7 @@ class DigitsDitQualityTest {
     void mildPerturbationGuidanceLowersUnconditionalFrechetDistanceForEverySeed() throws Exception {
         Dimensions d = graph.manifest().dimensions();
         long[] unconditional = new long[UNCONDITIONAL];
-        java.util.Arrays.fill(unconditional, graph.manifest().diffusion().nullLabel());
+        Arrays.fill(unconditional, graph.manifest().diffusion().nullLabel());
         ControlRow pag = ControlRow.identity(d);
         for (int h = 0; h < d.heads(); h++) pag.mix()[PAG_LAYER * d.heads() + h] = 1f;
         StringBuilder seen = new StringBuilder();

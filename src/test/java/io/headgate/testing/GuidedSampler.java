@@ -10,6 +10,8 @@ import io.headgate.model.ControlRow;
 import io.headgate.model.diffusion.DiffusionGraph;
 
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 
@@ -62,8 +64,8 @@ public final class GuidedSampler {
     public float[] sample(long[] labels, long seed, Setting setting, TimeGrid grid) throws Exception {
         int n = labels.length;
         float[] noise = Noise.gaussian(seed, n * size);
-        List<Plan> plans = new java.util.ArrayList<>(n);
-        for (int k = 0; k < n; k++) plans.add(Plan.constant(labels[k], java.util.Arrays.copyOfRange(noise, k * size, (k + 1) * size), setting));
+        List<Plan> plans = new ArrayList<>(n);
+        for (int k = 0; k < n; k++) plans.add(Plan.constant(labels[k], Arrays.copyOfRange(noise, k * size, (k + 1) * size), setting));
         float[][] x = run(plans, grid);
         float[] images = new float[n * size];
         for (int k = 0; k < n; k++) System.arraycopy(x[k], 0, images, k * size, size);

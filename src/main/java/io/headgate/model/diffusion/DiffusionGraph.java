@@ -1,6 +1,7 @@
 package io.headgate.model.diffusion;
 
 import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
@@ -18,7 +19,9 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -90,7 +93,7 @@ public final class DiffusionGraph implements AutoCloseable {
     }
 
     private static void checkSignature(Path bundle, BundleManifest manifest, OrtSession session) throws OrtException {
-        Set<String> expected = new java.util.LinkedHashSet<>(DiffusionContract.DENOISER_INPUTS);
+        Set<String> expected = new LinkedHashSet<>(DiffusionContract.DENOISER_INPUTS);
         expected.addAll(manifest.controls());
         Set<String> actual = session.getInputNames();
         if (!actual.equals(expected)) {
@@ -105,11 +108,11 @@ public final class DiffusionGraph implements AutoCloseable {
         for (int i = 1; i < 4; i++) {
             if (shape.length != 4 || shape[i] != want[i]) {
                 throw new IllegalArgumentException("bundle " + bundle + ": output '" + VELOCITY + "' has shape "
-                        + java.util.Arrays.toString(shape) + ", expected [B, " + d.channels() + ", " + d.height() + ", " + d.width() + "]");
+                        + Arrays.toString(shape) + ", expected [B, " + d.channels() + ", " + d.height() + ", " + d.width() + "]");
             }
         }
         NodeInfo label = session.getInputInfo().get(CLASS_LABEL);
-        if (((TensorInfo) label.getInfo()).type != ai.onnxruntime.OnnxJavaType.INT64) {
+        if (((TensorInfo) label.getInfo()).type != OnnxJavaType.INT64) {
             throw new IllegalArgumentException("bundle " + bundle + ": input '" + CLASS_LABEL + "' must be int64");
         }
     }
