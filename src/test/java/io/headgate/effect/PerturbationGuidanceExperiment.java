@@ -21,21 +21,21 @@ import java.util.Locale;
  * Perturbation guidance on digits-dit, measured through Headgate's own graph, sampler, guidance and
  * quality score (no PyTorch): conditional generation without and with classifier-free guidance;
  * unconditional generation without guidance, with PAG on each whole layer at several scales, and with
- * SoftPAG (attn_identity_mix u < 1) on one layer over u. Each setting samples N images per seed (20
+ * SoftPAG (attn_identity_mix u < 1) on whole layers over u. Each setting samples N images per seed (20
  * Euler steps, all N in one batch; conditional: N/10 of each digit) and reports the classifier's
  * accuracy, mean confidence and the Fréchet distance of its features to the held-out real images,
  * as mean ± sample standard deviation over the seeds, and the range.
  * <p>
  * Run: {@code ./mvnw -q test-compile exec:java -Dexec.classpathScope=test
- * -Dexec.mainClass=io.headgate.effect.PerturbationGuidanceExperiment [-Dexec.args="N SEEDS SOFT_LAYER"]}
- * (defaults 500 3 1). Writes the tables to stdout and to {@code target/digits-dit-experiment.md}.
+ * -Dexec.mainClass=io.headgate.effect.PerturbationGuidanceExperiment [-Dexec.args="N SEEDS SOFT_LAYERS"]}
+ * (defaults 500 3 0,1). Writes the tables to stdout and to {@code target/digits-dit-experiment.md}.
  */
 public final class PerturbationGuidanceExperiment {
 
     static final double[] CFG_SCALES = {1.5, 2, 3, 5};
-    static final double[] PAG_SCALES = {0.5, 1, 2};
+    static final double[] PAG_SCALES = {0.25, 0.5, 1, 2};
     static final double[] SOFT_SCALES = {0.5, 2};
-    static final float[] MIXES = {0.25f, 0.5f, 0.75f, 1f};
+    static final float[] MIXES = {0.25f, 0.5f, 0.75f}; // u = 1 is the whole-layer table
 
     record Row(String name, double[] accuracy, double[] confidence, double[] fd) {
     }
@@ -61,15 +61,15 @@ public final class PerturbationGuidanceExperiment {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 500;
         int seedCount = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-        int softLayer = args.length > 2 ? Integer.parseInt(args[2]) : 1;
+        int[] softLayers = Arrays.stream((args.length > 2 ? args[2] : "0,1").split(",")).mapToInt(Integer::parseInt).toArray();
         long[] seeds = new long[seedCount];
         for (int i = 0; i < seedCount; i++) seeds[i] = 1001 + i;
         try (DiffusionGraph graph = DigitsDit.graph(); SampleClassifier classifier = DigitsDit.classifier()) {
-            new PerturbationGuidanceExperiment(graph, classifier, DigitsDit.realFeatures(), n, seeds).run(softLayer);
+            new PerturbationGuidanceExperiment(graph, classifier, DigitsDit.realFeatures(), n, seeds).run(softLayers);
         }
     }
 
-    void run(int softLayer) throws Exception {
+    void run(int[] softLayers) throws Exception {
         long start = System.nanoTime();
         line("## Setup: " + n + " images per seed, seeds " + Arrays.toString(seeds) + ", 20 Euler steps, one ONNX Runtime thread");
         line("");
@@ -96,13 +96,15 @@ public final class PerturbationGuidanceExperiment {
 
         List<Row> soft = new ArrayList<>();
         soft.add(none);
-        for (double s : SOFT_SCALES) {
-            for (float u : MIXES) {
-                soft.add(measure(String.format(Locale.ROOT, "SoftPAG layer %d, s = %g, u = %g", softLayer, s, u), unconditional,
-                        Setting.guided(dims, new Guidance(1, s, 0), layerMix(softLayer, u))));
+        for (int layer : softLayers) {
+            for (double s : SOFT_SCALES) {
+                for (float u : MIXES) {
+                    soft.add(measure(String.format(Locale.ROOT, "SoftPAG layer %d, s = %g, u = %g", layer, s, u), unconditional,
+                            Setting.guided(dims, new Guidance(1, s, 0), layerMix(layer, u))));
+                }
             }
         }
-        table("Unconditional generation, SoftPAG on layer " + softLayer + " over u", soft, false);
+        table("Unconditional generation, SoftPAG (attn_identity_mix = u < 1 on one whole layer)", soft, false);
         line(String.format(Locale.ROOT, "Total time: %.0f s", (System.nanoTime() - start) / 1e9));
         Path file = Path.of("target", "digits-dit-experiment.md");
         Files.createDirectories(file.getParent());
