@@ -7,6 +7,8 @@ import io.headgate.engine.EngineMetrics;
 import io.headgate.engine.Scheduler;
 import io.headgate.engine.lm.CausalLmWorkload;
 import io.headgate.model.BundleManifest;
+import io.headgate.model.Execution;
+import io.headgate.model.SessionFactory;
 import io.headgate.model.lm.CausalLmGraph;
 import io.headgate.steer.Profile;
 import io.headgate.steer.ProfileRegistry;
@@ -82,15 +84,18 @@ public class ModelHost {
     }
 
     private LoadedModel load(String name, HeadgateConfig.ModelConfig mc, BundleCache cache) throws Exception {
-        Path bundle = cache.bundleFor(Path.of(mc.path()), new CheckpointConverter.Options(true, false, mc.maxLength()));
-        CausalLmGraph graph = CausalLmGraph.load(bundle, new CausalLmGraph.SessionConfig(config.engine().intraOpThreads()));
+        String field = "headgate.models." + name + ".execution";
+        Execution execution = SessionFactory.resolve(field, Execution.parse(field, mc.execution()));
+        // a GPU runs the fp16 graph: CUDA's GroupQueryAttention has no fp32 kernel
+        Path bundle = cache.bundleFor(Path.of(mc.path()), new CheckpointConverter.Options(true, false, mc.maxLength()).withFloat16(execution.onGpu()));
+        CausalLmGraph graph = CausalLmGraph.load(bundle, new CausalLmGraph.SessionConfig(config.engine().intraOpThreads(), execution));
         BundleManifest manifest = graph.manifest();
         HuggingFaceTokenizer tokenizer = manifest.tokenizer() == null ? null
                 : HuggingFaceTokenizer.newInstance(bundle.resolve(manifest.tokenizer()));
         CausalLmWorkload workload = new CausalLmWorkload(graph, mc.slots(), mc.shadowSlots(),
                 ids -> tokenizer == null ? "" : tokenizer.decode(ids, true));
         Scheduler scheduler = new Scheduler(name, workload, new Scheduler.Config(config.engine().maxWaiting(), config.engine().prefillTokensPerStep()), metrics);
-        return new LoadedModel(name, manifest, tokenizer, workload, scheduler);
+        return new LoadedModel(name, manifest, tokenizer, workload, scheduler, graph.execution());
     }
 
     /** A new revision of a profile: streams following its name move to it. */
