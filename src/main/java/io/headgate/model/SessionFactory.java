@@ -60,6 +60,8 @@ public final class SessionFactory {
     }
 
     private static Optional<String> probe(int device) {
+        // the environment first: it registers the logger ONNX Runtime reports a failed provider load through
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
         if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
             return Optional.of("this ONNX Runtime build has no CUDA provider (the CPU artifact; build with -Pcuda)");
         }
@@ -69,7 +71,7 @@ public final class SessionFactory {
             } catch (OrtException | RuntimeException e) {
                 return Optional.of("ONNX Runtime could not load its CUDA provider (it needs CUDA 12 and cuDNN 9 libraries): " + e.getMessage());
             }
-            try (OrtSession ignored = OrtEnvironment.getEnvironment().createSession(CopyGraph.model(1, TensorProto.DataType.FLOAT), options)) {
+            try (OrtSession ignored = env.createSession(CopyGraph.model(1, TensorProto.DataType.FLOAT), options)) {
                 return Optional.empty();
             } catch (OrtException | RuntimeException e) {
                 return Optional.of("no session starts on CUDA device " + device + ": " + e.getMessage());
