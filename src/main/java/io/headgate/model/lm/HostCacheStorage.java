@@ -17,12 +17,9 @@ final class HostCacheStorage implements CacheStorage {
     private final Buffer[] keyElements, valueElements;
     private ByteBuffer scratch;
 
+    /** {@link KvCache} has checked that a layer's tensor fits a direct buffer (2 GiB). */
     HostCacheStorage(CacheGeometry geometry) {
         long bytes = geometry.tensorElements() * geometry.elementBytes();
-        if (bytes > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("a cache of " + geometry.slots() + " slots x " + geometry.maxLength()
-                    + " positions exceeds 2 GiB per layer; use fewer slots or a shorter max length");
-        }
         this.geometry = geometry;
         this.keys = new ByteBuffer[geometry.layers()];
         this.values = new ByteBuffer[geometry.layers()];

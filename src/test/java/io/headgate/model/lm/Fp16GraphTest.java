@@ -117,6 +117,28 @@ class Fp16GraphTest {
         }
     }
 
+    @Test
+    void fp16AnalysisOutputsAreFp32AndCloseToTheFp32AnalysisGraphs() throws Exception {
+        try (CausalLmGraph fp32 = Checkpoints.convertAndLoad(Checkpoints.PARENS_LM, dir, "analysis32", CheckpointConverter.Options.ANALYSIS);
+             CausalLmGraph fp16 = Checkpoints.convertAndLoad(Checkpoints.PARENS_LM, dir, "analysis16", CheckpointConverter.Options.ANALYSIS.withFloat16(true))) {
+            long[] prompt = ParensLm.encode("{(<[()]([{=");
+            Decode a = new Decode(fp32), b = new Decode(fp16);
+            assertWithinTolerance(a.prefill(prompt), b.prefill(prompt), "analysis graph logits");
+            LastPosition x = fp32.lastPosition(), y = fp16.lastPosition();
+            assertCloseRelative(x.heads(), y.heads(), "head outputs");
+            assertCloseRelative(x.mlps(), y.mlps(), "MLP outputs");
+            assertCloseRelative(x.embedding(), y.embedding(), "embedding");
+            assertCloseRelative(x.finalResidual(), y.finalResidual(), "final residual");
+        }
+    }
+
+    /** Like {@link #assertWithinTolerance}, over a whole buffer of fp32 activations. */
+    private static void assertCloseRelative(FloatBuffer fp32, FloatBuffer fp16, String what) {
+        assertEquals(fp32.remaining(), fp16.remaining(), what);
+        assertThat(fp32.remaining()).as(what).isGreaterThan(0);
+        assertWithinTolerance(fp32, fp16, what);
+    }
+
     /** One row decoded step by step under identity controls (none for a plain graph). */
     private static final class Decode {
         final CausalLmGraph graph;
