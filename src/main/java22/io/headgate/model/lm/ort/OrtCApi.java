@@ -11,9 +11,12 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
-import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -38,6 +41,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class OrtCApi {
 
     static final int API_VERSION = 29;
+    private static final String SYMBOL = "OrtGetApiBase";
     static final String PINNED_VERSION = "1.29.0";
 
     // Positions in struct OrtApi, onnxruntime_c_api.h of ONNX Runtime 1.29.0, counted from 0.
@@ -142,64 +146,76 @@ final class OrtCApi {
 
     private static OrtCApi connect() throws OrtException {
         long javaApi = JavaApiHandles.apiTable(); // also makes sure the Java API has loaded its library
-        Linker linker = Linker.nativeLinker();
-        MemorySegment getApiBase = findSymbol("OrtGetApiBase");
-        MemorySegment base;
-        try {
-            base = ((MemorySegment) linker.downcallHandle(getApiBase, FunctionDescriptor.of(ADDRESS)).invokeExact())
-                    .reinterpret(2 * ADDRESS.byteSize());
-        } catch (Throwable t) {
-            throw new IllegalStateException("OrtGetApiBase failed", t);
+        List<String> others = new ArrayList<>();
+        for (MemorySegment getApiBase : candidates()) {
+            Linker linker = Linker.nativeLinker();
+            MemorySegment base;
+            try {
+                base = ((MemorySegment) linker.downcallHandle(getApiBase, FunctionDescriptor.of(ADDRESS)).invokeExact())
+                        .reinterpret(2 * ADDRESS.byteSize());
+            } catch (Throwable t) {
+                throw new IllegalStateException("OrtGetApiBase failed", t);
+            }
+            // struct OrtApiBase { const OrtApi* GetApi(uint32_t); const char* GetVersionString(void); }
+            String version = cString(call(linker.downcallHandle(base.getAtIndex(ADDRESS, 1), FunctionDescriptor.of(ADDRESS))));
+            MemorySegment table;
+            try {
+                table = (MemorySegment) linker.downcallHandle(base.getAtIndex(ADDRESS, 0), FunctionDescriptor.of(ADDRESS, JAVA_INT))
+                        .invokeExact(API_VERSION);
+            } catch (Throwable t) {
+                throw new IllegalStateException("GetApi failed", t);
+            }
+            if (javaApi != 0 && table.address() != javaApi) {
+                // another copy of the library (loaded for another class loader): not the one this Java API calls
+                others.add(version + " at 0x" + Long.toHexString(table.address()));
+                continue;
+            }
+            if (!PINNED_VERSION.equals(version)) {
+                throw new IllegalStateException("the loaded ONNX Runtime is " + version + "; the C API table indices are pinned to "
+                        + PINNED_VERSION + " (re-derive them from that version's onnxruntime_c_api.h)");
+            }
+            if (table.address() == 0) throw new IllegalStateException("ONNX Runtime " + version + " does not serve API version " + API_VERSION);
+            OrtCApi api = new OrtCApi(table);
+            MemorySegment info = api.createCpuMemoryInfo();
+            try {
+                String name = api.memoryInfoName(info);
+                if (!"Cpu".equals(name)) throw new IllegalStateException("C API table check failed: a CPU memory info is named '" + name + "'");
+            } finally {
+                api.releaseMemoryInfo(info);
+            }
+            return api;
         }
-        // struct OrtApiBase { const OrtApi* GetApi(uint32_t); const char* GetVersionString(void); }
-        String version = cString(call(linker.downcallHandle(base.getAtIndex(ADDRESS, 1), FunctionDescriptor.of(ADDRESS))));
-        if (!PINNED_VERSION.equals(version)) {
-            throw new IllegalStateException("the loaded ONNX Runtime is " + version + "; the C API table indices are pinned to "
-                    + PINNED_VERSION + " (re-derive them from that version's onnxruntime_c_api.h)");
-        }
-        MemorySegment table;
-        try {
-            table = (MemorySegment) linker.downcallHandle(base.getAtIndex(ADDRESS, 0), FunctionDescriptor.of(ADDRESS, JAVA_INT))
-                    .invokeExact(API_VERSION);
-        } catch (Throwable t) {
-            throw new IllegalStateException("GetApi failed", t);
-        }
-        if (table.address() == 0) throw new IllegalStateException("ONNX Runtime " + version + " does not serve API version " + API_VERSION);
-        if (javaApi != 0 && javaApi != table.address()) {
-            throw new IllegalStateException("the C API found is not the one the Java API uses (two copies of libonnxruntime?)");
-        }
-        OrtCApi api = new OrtCApi(table);
-        MemorySegment info = api.createCpuMemoryInfo();
-        try {
-            String name = api.memoryInfoName(info);
-            if (!"Cpu".equals(name)) throw new IllegalStateException("C API table check failed: a CPU memory info is named '" + name + "'");
-        } finally {
-            api.releaseMemoryInfo(info);
-        }
-        return api;
+        throw new IllegalStateException("no loaded libonnxruntime serves the C API table the Java API uses (0x"
+                + Long.toHexString(javaApi) + "; found " + others + ")");
     }
 
-    /** The symbol in the library loaded by this class loader, else in the loaded libonnxruntime found in the process's mappings. */
-    private static MemorySegment findSymbol(String name) {
-        Optional<MemorySegment> symbol = SymbolLookup.loaderLookup().find(name);
-        if (symbol.isPresent()) return symbol.get();
-        // The Java API may have been loaded by another class loader (an application server's): open the same file again,
-        // which the dynamic loader resolves to the library already mapped.
-        Path library = mappedLibrary();
-        return SymbolLookup.libraryLookup(library, Arena.global()).find(name)
-                .orElseThrow(() -> new IllegalStateException(library + " has no symbol " + name));
+    /**
+     * {@code OrtGetApiBase} in each loaded copy of the library: the one loaded for this class loader first,
+     * then every libonnxruntime.so mapped into the process (a class loader that did not load the Java API, or
+     * two class loaders that each loaded a copy, as a test JVM running application-server tests may have),
+     * opened again by path, which the dynamic loader resolves to the library already mapped.
+     */
+    private static List<MemorySegment> candidates() {
+        List<MemorySegment> found = new ArrayList<>();
+        SymbolLookup.loaderLookup().find(SYMBOL).ifPresent(found::add);
+        for (Path library : mappedLibraries()) {
+            SymbolLookup.libraryLookup(library, Arena.global()).find(SYMBOL).ifPresent(found::add);
+        }
+        if (found.isEmpty()) throw new IllegalStateException("no loaded library exports " + SYMBOL);
+        return found;
     }
 
-    private static Path mappedLibrary() {
+    private static List<Path> mappedLibraries() {
+        Set<Path> paths = new LinkedHashSet<>();
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
                 int slash = line.indexOf('/');
-                if (slash >= 0 && line.endsWith("/libonnxruntime.so")) return Path.of(line.substring(slash));
+                if (slash >= 0 && line.endsWith("/libonnxruntime.so")) paths.add(Path.of(line.substring(slash)));
             }
         } catch (IOException e) {
-            throw new IllegalStateException("cannot read /proc/self/maps to find libonnxruntime.so", e);
+            return List.of(); // not Linux: the class loader's lookup is all there is
         }
-        throw new IllegalStateException("libonnxruntime.so is not loaded in this process");
+        return new ArrayList<>(paths);
     }
 
     private static MemorySegment call(MethodHandle noArguments) {
