@@ -2,6 +2,8 @@ package io.headgate.model.lm;
 
 import io.headgate.model.BundleManifest;
 
+import java.util.function.Function;
+
 /**
  * The static KV cache Headgate owns: per layer a key and a value tensor of
  * [slots, kvHeads, maxLength, headDim] (fp32, or fp16 for an fp16 graph). A stream owns a slot; a
@@ -53,7 +55,7 @@ public final class KvCache implements AutoCloseable {
      * The cache's storage, allocated by {@code allocator} on first use. A cache stays with the graph
      * that allocated it, except that host buffers serve any graph run through {@code OrtSession.run}.
      */
-    synchronized CacheStorage storage(Object allocator, java.util.function.Function<CacheGeometry, CacheStorage> allocate) {
+    synchronized CacheStorage storage(Object allocator, Function<CacheGeometry, CacheStorage> allocate) {
         if (closed) throw new IllegalStateException("this KV cache is closed");
         if (storage == null) {
             storage = allocate.apply(geometry);

@@ -7,6 +7,7 @@ import io.headgate.model.lm.CacheStorage;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +71,7 @@ final class DeviceCacheStorage implements CacheStorage {
             MemorySegment view = api.createTensorView(hostInfo, zeros.address(), slotBytes, geometry.shape(1), elementType);
             try {
                 MemorySegment[] from = new MemorySegment[data.length];
-                java.util.Arrays.fill(from, view);
+                Arrays.fill(from, view);
                 for (int s = 0; s < geometry.slots(); s++) copier.copy(from, views(s, 1));
             } finally {
                 api.releaseValue(view);

@@ -25,8 +25,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The part of ONNX Runtime's C API that IOBinding needs, called through java.lang.foreign in the
- * {@code libonnxruntime} the Java API already loaded (no second copy: the table's address must equal
- * the one the Java API uses).
+ * {@code libonnxruntime} the Java API already loaded (where a process holds several copies, one per
+ * class loader, the one whose function table the Java API calls).
  *
  * <p>{@code OrtApi} is a struct of function pointers, and a function is found by its position in it.
  * Positions never change once released (new functions are appended), but nothing checks them at
