@@ -42,7 +42,8 @@ public class ModelsService implements Models {
             var d = m.dimensions();
             b.setKind(m.kind()).setLayers(d.layers()).setHeads(d.heads()).setKvHeads(d.kvHeads()).setHeadDim(d.headDim())
                     .setModelDim(d.modelDim()).setVocabSize(d.vocabSize()).setMaxLength(m.maxLength())
-                    .addAllControls(m.controls()).setSlots(e.model().scheduler().slots());
+                    .addAllControls(m.controls()).setSlots(e.model().scheduler().slots())
+                    .setExecution(e.model().execution().label());
         }
         return b.build();
     }

@@ -51,8 +51,10 @@ public final class CheckpointConverter {
      * @param concatCache a growing past/present cache instead of the static in-place one (benchmarks)
      * @param analysis  also output, at the last position, each head's steered output, each MLP's output,
      *                  the token embedding and the final residual (head discovery); needs controls
+     * @param float16   weights, rotary tables, activations and the KV cache in fp16 (the graph a GPU
+     *                  needs: CUDA's GroupQueryAttention has no fp32 kernel); controls and outputs stay fp32
      */
-    public record Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache, boolean analysis) {
+    public record Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache, boolean analysis, boolean float16) {
         public static final Options STEERABLE = new Options(true, false, 0);
         public static final Options ANALYSIS = analysis(0);
 
@@ -61,6 +63,10 @@ public final class CheckpointConverter {
             if (analysis && (!controls || concatCache)) {
                 throw new IllegalArgumentException("analysis outputs need the control inputs and the in-place cache");
             }
+        }
+
+        public Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache, boolean analysis) {
+            this(controls, allLogits, maxLength, concatCache, analysis, false);
         }
 
         public Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache) {
@@ -76,9 +82,19 @@ public final class CheckpointConverter {
             return new Options(true, false, maxLength, false, true);
         }
 
+        /** These options with the fp16 graph ({@code true}) or the fp32 one. */
+        public Options withFloat16(boolean on) {
+            return new Options(controls, allLogits, maxLength, concatCache, analysis, on);
+        }
+
+        /** The cache's element type as the manifest names it. */
+        public String cacheDtype() {
+            return float16 ? BundleManifest.CacheLayout.FLOAT16 : BundleManifest.CacheLayout.FLOAT32;
+        }
+
         String tag() {
             return (controls ? "steerable" : "plain") + (allLogits ? "-all" : "") + (maxLength > 0 ? "-" + maxLength : "")
-                    + (concatCache ? "-concat" : "") + (analysis ? "-analysis" : "");
+                    + (concatCache ? "-concat" : "") + (analysis ? "-analysis" : "") + (float16 ? "-fp16" : "");
         }
     }
 
@@ -118,7 +134,7 @@ public final class CheckpointConverter {
             try {
                 try (OnnxGraphBuilder builder = new OnnxGraphBuilder(checkpoint.getFileName().toString(), partial.resolve(DATA_FILE))) {
                     new SteerableLlamaGraph(config, new SteerableLlamaGraph.Options(options.controls(), options.allLogits(), maxLength, options.concatCache(),
-                            options.analysis()),
+                            options.analysis(), options.float16()),
                             weights, builder, progress).write();
                     builder.write(partial.resolve(GRAPH_FILE), VERSION, Map.of("headgate.source.sha256", hash));
                 }
@@ -147,7 +163,7 @@ public final class CheckpointConverter {
                 maxLength,
                 controls,
                 new BundleManifest.CacheLayout(!options.concatCache(), options.concatCache() ? "[batch, kv_heads, past, head_dim] in, [batch, kv_heads, past + new, head_dim] out"
-                        : "[slots, kv_heads, max_length, head_dim] per layer, updated in place", "float32",
+                        : "[slots, kv_heads, max_length, head_dim] per layer, updated in place", options.cacheDtype(),
                         pastKey(LAYER), pastValue(LAYER), presentKey(LAYER), presentValue(LAYER)),
                 options.allLogits() ? "all" : "last",
                 c.bosTokenIds(),

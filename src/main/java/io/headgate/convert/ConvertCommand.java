@@ -4,13 +4,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * {@code convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--analysis] [--max-length N]}: writes a bundle
+ * {@code convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--analysis] [--fp16] [--max-length N]}: writes a bundle
  * from a Llama-family checkpoint. Run with {@code ./mvnw -q compile exec:java -Dexec.args="..."}.
  */
 public final class ConvertCommand {
 
     private static final String USAGE = """
-            usage: convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--analysis] [--max-length N]
+            usage: convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--analysis] [--fp16] [--max-length N]
               CHECKPOINT_DIR  config.json + model.safetensors (or sharded, with model.safetensors.index.json)
                               of a llama, mistral or qwen2 model; fp32, fp16 or bf16 weights
               OUT_DIR         the bundle to write (must not exist): headgate.json, model.onnx(.data), tokenizer.json
@@ -18,6 +18,7 @@ public final class ConvertCommand {
               --all-logits    logits at every position instead of the last one
               --analysis      also output each head's and each MLP's output, the embedding and the
                               final residual at the last position (head discovery)
+              --fp16          weights, activations and KV cache in fp16 (the graph CUDA runs)
               --max-length N  positions per KV-cache slot (default: max_position_embeddings, at most 2048)""";
 
     public static void main(String[] args) {
@@ -29,13 +30,14 @@ public final class ConvertCommand {
             System.err.println(USAGE);
             return 2;
         }
-        boolean controls = true, allLogits = false, analysis = false;
+        boolean controls = true, allLogits = false, analysis = false, float16 = false;
         int maxLength = 0;
         for (int i = 2; i < args.length; i++) {
             switch (args[i]) {
                 case "--plain" -> controls = false;
                 case "--all-logits" -> allLogits = true;
                 case "--analysis" -> analysis = true;
+                case "--fp16" -> float16 = true;
                 case "--max-length" -> {
                     if (i + 1 == args.length) {
                         System.err.println("--max-length needs a number\n" + USAGE);
@@ -70,7 +72,7 @@ public final class ConvertCommand {
         try {
             long t0 = System.nanoTime();
             var manifest = new CheckpointConverter(msg -> System.err.println("convert: " + msg))
-                    .convert(checkpoint, out, new CheckpointConverter.Options(controls, allLogits, maxLength, false, analysis));
+                    .convert(checkpoint, out, new CheckpointConverter.Options(controls, allLogits, maxLength, false, analysis, float16));
             System.err.printf("convert: %s %s, %d layers x %d heads (%d kv), max length %d, in %.1f s%n",
                     manifest.name(), manifest.source().modelType(), manifest.dimensions().layers(),
                     manifest.dimensions().heads(), manifest.dimensions().kvHeads(), manifest.maxLength(),

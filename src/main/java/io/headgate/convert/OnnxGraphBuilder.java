@@ -71,9 +71,36 @@ final class OnnxGraphBuilder implements AutoCloseable {
 
     /** A float initializer; the buffer is read from its position to its limit. */
     String weight(String name, FloatBuffer values, long... dims) throws IOException {
-        ByteBuffer bytes = ByteBuffer.allocate(values.remaining() * 4).order(ByteOrder.LITTLE_ENDIAN);
-        bytes.asFloatBuffer().put(values.duplicate());
-        return initializer(name, TensorProto.DataType.FLOAT, bytes, dims);
+        return weight(name, values, TensorProto.DataType.FLOAT, dims);
+    }
+
+    /**
+     * A FLOAT or FLOAT16 initializer from fp32 values. Narrowing rounds to nearest even; a finite
+     * value beyond fp16's range would become infinite, so it is refused with the tensor's name.
+     */
+    String weight(String name, FloatBuffer values, TensorProto.DataType type, long... dims) throws IOException {
+        FloatBuffer v = values.duplicate();
+        ByteBuffer bytes;
+        switch (type) {
+            case FLOAT -> {
+                bytes = ByteBuffer.allocate(v.remaining() * 4).order(ByteOrder.LITTLE_ENDIAN);
+                bytes.asFloatBuffer().put(v);
+            }
+            case FLOAT16 -> {
+                bytes = ByteBuffer.allocate(v.remaining() * 2).order(ByteOrder.LITTLE_ENDIAN);
+                while (v.hasRemaining()) {
+                    float f = v.get();
+                    short h = Float.floatToFloat16(f);
+                    if (Float.isFinite(f) && Float.isInfinite(Float.float16ToFloat(h))) {
+                        throw new CheckpointException("tensor '" + name + "' holds " + f + ", beyond float16's range (65504); convert it to float32");
+                    }
+                    bytes.putShort(h);
+                }
+                bytes.flip();
+            }
+            default -> throw new IllegalArgumentException("weights are FLOAT or FLOAT16, not " + type);
+        }
+        return initializer(name, type, bytes, dims);
     }
 
     String floats(String name, float[] values, long... dims) throws IOException {

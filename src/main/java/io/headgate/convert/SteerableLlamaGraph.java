@@ -51,9 +51,10 @@ final class SteerableLlamaGraph {
      * controls: emit head_gain/head_bias/attn_identity_mix; allLogits: logits at every position;
      * concatCache: past_key [B, K, past, Dh] in, present_key [B, K, past + S, Dh] out, as a PyTorch
      * export gives (benchmarks only: the runtime uses the static in-place cache); analysis: the
-     * last-position outputs for head discovery.
+     * last-position outputs for head discovery; float16: weights, rotary tables, activations and
+     * the KV cache in fp16 (what CUDA's GroupQueryAttention needs), controls and outputs still fp32.
      */
-    record Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache, boolean analysis) {
+    record Options(boolean controls, boolean allLogits, int maxLength, boolean concatCache, boolean analysis, boolean float16) {
         Options {
             if (maxLength <= 0) throw new IllegalArgumentException("maxLength must be positive");
         }
@@ -61,6 +62,8 @@ final class SteerableLlamaGraph {
 
     private final LlamaConfig c;
     private final Options options;
+    /** The element type of weights, activations and the cache. */
+    private final DataType compute;
     private final CheckpointWeights weights;
     private final OnnxGraphBuilder g;
     private final Consumer<String> progress;
@@ -72,6 +75,7 @@ final class SteerableLlamaGraph {
                         Consumer<String> progress) {
         this.c = config;
         this.options = options;
+        this.compute = options.float16() ? DataType.FLOAT16 : DataType.FLOAT;
         this.weights = weights;
         this.g = builder;
         this.progress = progress;
@@ -112,11 +116,11 @@ final class SteerableLlamaGraph {
 
     void write() throws IOException {
         declareInputsAndOutputs();
-        String cos = g.floats("rope_cos", rope(true), options.maxLength(), c.headDim() / 2);
-        String sin = g.floats("rope_sin", rope(false), options.maxLength(), c.headDim() / 2);
-        String x = g.op("Gather", g.weight("embed_tokens", weights.read("model.embed_tokens.weight"),
+        String cos = g.weight("rope_cos", FloatBuffer.wrap(rope(true)), compute, options.maxLength(), c.headDim() / 2);
+        String sin = g.weight("rope_sin", FloatBuffer.wrap(rope(false)), compute, options.maxLength(), c.headDim() / 2);
+        String x = g.op("Gather", g.weight("embed_tokens", weights.read("model.embed_tokens.weight"), compute,
                 c.vocabSize(), c.hiddenSize()), INPUT_IDS);
-        if (options.analysis()) g.nodeNamed("", "Gather", new String[]{x, lastPosition()}, new String[]{EMBEDDING}, Map.of("axis", 1L));
+        if (options.analysis()) output(EMBEDDING, "Gather", new String[]{x, lastPosition()}, Map.of("axis", 1L));
         LayerControls[] controls = options.controls() ? splitControls() : null;
         for (int l = 0; l < c.layers(); l++) {
             progress.accept("layer " + (l + 1) + "/" + c.layers());
@@ -128,8 +132,17 @@ final class SteerableLlamaGraph {
         }
         x = rmsNorm(x, "model.norm.weight");
         String lmHead = c.tiedEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
-        g.nodeNamed("", "MatMul", new String[]{x, g.weight("lm_head", weights.readTransposed(lmHead), c.hiddenSize(), c.vocabSize())},
-                new String[]{LOGITS}, Map.of());
+        output(LOGITS, "MatMul", new String[]{x, g.weight("lm_head", weights.readTransposed(lmHead), compute, c.hiddenSize(), c.vocabSize())},
+                Map.of());
+    }
+
+    /** A node whose result is the float graph output {@code name}: directly, or through a Cast to fp32 in an fp16 graph. */
+    private void output(String name, String opType, String[] inputs, Map<String, Object> attributes) {
+        if (compute == DataType.FLOAT) {
+            g.nodeNamed("", opType, inputs, new String[]{name}, attributes);
+        } else {
+            g.nodeNamed("", "Cast", new String[]{g.op(opType, inputs, attributes)}, new String[]{name}, Map.of("to", (long) DataType.FLOAT.getNumber()));
+        }
     }
 
     private void declareInputsAndOutputs() {
@@ -145,8 +158,8 @@ final class SteerableLlamaGraph {
         Object past = options.concatCache() ? "past_sequence" : max;
         Object present = options.concatCache() ? "total_sequence" : max;
         for (int l = 0; l < c.layers(); l++) {
-            g.input(pastKey(l), DataType.FLOAT, "batch", c.kvHeads(), past, c.headDim());
-            g.input(pastValue(l), DataType.FLOAT, "batch", c.kvHeads(), past, c.headDim());
+            g.input(pastKey(l), compute, "batch", c.kvHeads(), past, c.headDim());
+            g.input(pastValue(l), compute, "batch", c.kvHeads(), past, c.headDim());
         }
         if (options.allLogits()) g.output(LOGITS, DataType.FLOAT, "batch", "sequence", c.vocabSize());
         else g.output(LOGITS, DataType.FLOAT, "batch", c.vocabSize());
@@ -157,8 +170,8 @@ final class SteerableLlamaGraph {
             g.output(FINAL_RESIDUAL, DataType.FLOAT, "batch", c.hiddenSize());
         }
         for (int l = 0; l < c.layers(); l++) {
-            g.output(presentKey(l), DataType.FLOAT, "batch", c.kvHeads(), present, c.headDim());
-            g.output(presentValue(l), DataType.FLOAT, "batch", c.kvHeads(), present, c.headDim());
+            g.output(presentKey(l), compute, "batch", c.kvHeads(), present, c.headDim());
+            g.output(presentValue(l), compute, "batch", c.kvHeads(), present, c.headDim());
         }
     }
 
@@ -215,9 +228,9 @@ final class SteerableLlamaGraph {
             mlps[l] = g.op("Reshape", mlpTaps.get(l), shared("shape_layer_hidden", 0, 1, c.hiddenSize()));
         }
         Map<String, Object> axis1 = Map.of("axis", 1L);
-        g.nodeNamed("", "Concat", heads, new String[]{HEAD_OUTPUTS}, axis1);
-        g.nodeNamed("", "Concat", mlps, new String[]{MLP_OUTPUTS}, axis1);
-        g.nodeNamed("", "Gather", new String[]{x, lastPosition()}, new String[]{FINAL_RESIDUAL}, axis1);
+        output(HEAD_OUTPUTS, "Concat", heads, axis1);
+        output(MLP_OUTPUTS, "Concat", mlps, axis1);
+        output(FINAL_RESIDUAL, "Gather", new String[]{x, lastPosition()}, axis1);
     }
 
     /** [B, S, W] → [B, W] at the last position. */
@@ -235,6 +248,7 @@ final class SteerableLlamaGraph {
      * z ← g·((1−u)·z + u·v_self) + b is computed as a·z + c·v_self + b with a = g·(1−u), c = g·u.
      * Heads are viewed as [kv group, head in group] so v_self broadcasts from the group's value
      * instead of being gathered per head. Identity (g 1, u 0, b 0) gives a = 1, c = 0: z exactly.
+     * The coefficients are computed in fp32 and, in an fp16 graph, cast once (1 and 0 stay exact).
      */
     private LayerControls[] splitControls() throws IOException {
         int L = c.layers(), K = c.kvHeads(), G = c.heads() / c.kvHeads(), Dh = c.headDim();
@@ -242,6 +256,12 @@ final class SteerableLlamaGraph {
         String a = g.op("Reshape", g.op("Mul", HEAD_GAIN, oneMinusU), shared("shape_layer_coefficients", 0, L, K, G, 1));
         String cv = g.op("Reshape", g.op("Mul", HEAD_GAIN, ATTN_IDENTITY_MIX), shared("shape_layer_coefficients", 0, L, K, G, 1));
         String b = g.op("Reshape", HEAD_BIAS, shared("shape_layer_biases", 0, L, K, G, Dh));
+        if (compute != DataType.FLOAT) {
+            Map<String, Object> to = Map.of("to", (long) compute.getNumber());
+            a = g.op("Cast", new String[]{a}, to);
+            cv = g.op("Cast", new String[]{cv}, to);
+            b = g.op("Cast", new String[]{b}, to);
+        }
         Map<String, Object> axis1 = Map.of("axis", 1L);
         String[] as = g.node("", "Split", new String[]{a}, L, axis1);
         String[] cs = g.node("", "Split", new String[]{cv}, L, axis1);
@@ -276,7 +296,7 @@ final class SteerableLlamaGraph {
     }
 
     private String rmsNorm(String x, String weight) throws IOException {
-        String w = g.weight(weight, weights.read(weight), c.hiddenSize());
+        String w = g.weight(weight, weights.read(weight), compute, c.hiddenSize());
         Map<String, Object> attrs = Map.of("axis", -1L, "epsilon", (float) c.rmsNormEps(), "stash_type", 1L);
         return g.op("SimplifiedLayerNormalization", new String[]{x, w}, attrs);
     }
@@ -285,9 +305,9 @@ final class SteerableLlamaGraph {
         String wName = module + ".weight";
         FloatBuffer w = weights.readTransposed(wName);
         long out = w.remaining() / inputWidth(module);
-        String y = g.op("MatMul", x, g.weight(wName, w, inputWidth(module), out));
+        String y = g.op("MatMul", x, g.weight(wName, w, compute, inputWidth(module), out));
         if (!bias) return y;
-        return g.op("Add", y, g.weight(module + ".bias", weights.read(module + ".bias"), out));
+        return g.op("Add", y, g.weight(module + ".bias", weights.read(module + ".bias"), compute, out));
     }
 
     private long inputWidth(String module) {

@@ -62,6 +62,14 @@ public record BundleManifest(
      */
     public record CacheLayout(boolean inPlace, String layout, String dtype, String keyInput, String valueInput, String keyOutput,
                               String valueOutput) {
+        public static final String FLOAT32 = "float32", FLOAT16 = "float16";
+
+        /** True for an fp16 cache; fp32 otherwise (also when absent), and an error naming the field for any other type. */
+        public boolean float16() {
+            if (dtype == null || dtype.equals(FLOAT32)) return false;
+            if (dtype.equals(FLOAT16)) return true;
+            throw new IllegalArgumentException(FILE + " field 'cache.dtype' is '" + dtype + "'; supported: " + FLOAT32 + ", " + FLOAT16);
+        }
     }
 
     /** Where the graph came from: the checkpoint, its model type and content hash, the converter version. */

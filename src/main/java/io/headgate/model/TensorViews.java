@@ -1,5 +1,6 @@
 package io.headgate.model;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -8,6 +9,7 @@ import java.nio.Buffer;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
+import java.nio.ShortBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -45,7 +47,7 @@ public final class TensorViews implements AutoCloseable {
         return Math.toIntExact(n);
     }
 
-    /** A float, long or int tensor over base[offset, offset + elements(shape)). */
+    /** A float, long or int tensor over base[offset, offset + elements(shape)); a ShortBuffer holds fp16 bits. */
     public OnnxTensor view(Buffer base, int offset, long[] shape) throws OrtException {
         Key key = new Key(base, offset, shape);
         OnnxTensor t = views.get(key);
@@ -54,6 +56,7 @@ public final class TensorViews implements AutoCloseable {
                 case FloatBuffer f -> OnnxTensor.createTensor(env, f, shape);
                 case LongBuffer l -> OnnxTensor.createTensor(env, l, shape);
                 case IntBuffer i -> OnnxTensor.createTensor(env, i, shape);
+                case ShortBuffer h -> OnnxTensor.createTensor(env, h, shape, OnnxJavaType.FLOAT16);
                 default -> throw new IllegalArgumentException("no tensor type for " + base.getClass());
             };
             views.put(key, t);

@@ -102,6 +102,14 @@ public interface HeadgateConfig {
         /** Streams that may keep an un-steered shadow row at once (each costs one more KV slot). */
         @WithDefault("8")
         int shadowSlots();
+
+        /**
+         * Where the model runs: {@code cpu}, {@code cuda[:DEVICE]} (an error when CUDA cannot be used), or
+         * {@code auto[:DEVICE]} (CUDA when it can, else the CPU, saying why in one log line). On CUDA the
+         * checkpoint is converted to the fp16 graph and the KV cache is kept on the device.
+         */
+        @WithDefault("cpu")
+        String execution();
     }
 
     interface Profiles {

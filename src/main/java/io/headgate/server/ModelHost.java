@@ -5,6 +5,8 @@ import io.headgate.convert.CheckpointConverter;
 import io.headgate.engine.EngineMetrics;
 import io.headgate.engine.Scheduler;
 import io.headgate.model.BundleManifest;
+import io.headgate.model.Execution;
+import io.headgate.model.SessionFactory;
 import io.headgate.steer.Profile;
 import io.headgate.steer.ProfileRegistry;
 import io.headgate.steer.SteeringResolver;
@@ -87,7 +89,10 @@ public class ModelHost {
     }
 
     private LoadedModel load(String name, HeadgateConfig.ModelConfig mc, BundleCache cache) throws Exception {
-        Path bundle = cache.bundleFor(Path.of(mc.path()), new CheckpointConverter.Options(true, false, mc.maxLength()));
+        String field = "headgate.models." + name + ".execution";
+        Execution execution = SessionFactory.resolve(field, Execution.parse(field, mc.execution()));
+        // a GPU runs the fp16 graph: CUDA's GroupQueryAttention has no fp32 kernel
+        Path bundle = cache.bundleFor(Path.of(mc.path()), new CheckpointConverter.Options(true, false, mc.maxLength()).withFloat16(execution.onGpu()));
         BundleManifest manifest = BundleManifest.read(bundle);
         ModelKind kind = kinds.get(manifest.kind());
         if (kind == null) {
@@ -98,7 +103,8 @@ public class ModelHost {
         Scheduler.Config scheduler = new Scheduler.Config(engine.maxWaiting(), engine.prefillTokensPerStep(), engine.maxBackground(),
                 engine.idleTimeout(), engine.maxPendingMessages(), engine.compactAfterPausedSteps());
         // a failed load keeps nothing: sessions, tokenizers and threads are released
-        return ModelKind.load(kind, new ModelKind.Source(name, bundle, manifest, mc, engine, scheduler, metrics), new Resources("model " + name));
+        return ModelKind.load(kind, new ModelKind.Source(name, bundle, manifest, mc, engine, scheduler, metrics, execution),
+                new Resources("model " + name));
     }
 
     /** A new revision of a profile: streams following its name move to it. */

@@ -3,6 +3,7 @@ package io.headgate.server;
 import io.headgate.engine.EngineMetrics;
 import io.headgate.engine.Scheduler;
 import io.headgate.model.BundleManifest;
+import io.headgate.model.Execution;
 
 import java.nio.file.Path;
 
@@ -32,8 +33,11 @@ public interface ModelKind {
         }
     }
 
-    /** What a load starts from: the model's name and configuration, its bundle and the engine's settings. */
+    /**
+     * What a load starts from: the model's name and configuration, its bundle, the engine's settings,
+     * and where its graph runs ({@code auto} already resolved).
+     */
     record Source(String name, Path bundle, BundleManifest manifest, HeadgateConfig.ModelConfig config, HeadgateConfig.Engine engine,
-                  Scheduler.Config scheduler, EngineMetrics metrics) {
+                  Scheduler.Config scheduler, EngineMetrics metrics, Execution execution) {
     }
 }

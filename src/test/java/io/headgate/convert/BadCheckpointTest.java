@@ -33,10 +33,14 @@ class BadCheckpointTest {
     }
 
     private String refusal(Path checkpoint) throws IOException {
+        return refusal(checkpoint, CheckpointConverter.Options.STEERABLE);
+    }
+
+    private String refusal(Path checkpoint, CheckpointConverter.Options options) throws IOException {
         Path cacheRoot = dir.resolve("cache");
         Files.createDirectories(cacheRoot);
         BundleCache cache = new BundleCache(cacheRoot, new CheckpointConverter(m -> { }));
-        Exception e = assertThrows(CheckpointException.class, () -> cache.bundleFor(checkpoint, CheckpointConverter.Options.STEERABLE));
+        Exception e = assertThrows(CheckpointException.class, () -> cache.bundleFor(checkpoint, options));
         try (Stream<Path> left = Files.list(cacheRoot)) {
             assertThat(left.toList()).as("cache after a refused conversion").isEmpty();
         }
@@ -123,6 +127,24 @@ class BadCheckpointTest {
         byte[] all = Files.readAllBytes(st);
         Files.write(st, java.util.Arrays.copyOf(all, all.length - 100));
         assertThat(refusal(c)).contains("corrupt safetensors header").contains("data_offsets");
+    }
+
+    @Test
+    void aWeightBeyondFloat16IsNamedForTheFp16GraphOnly() throws IOException {
+        Path c = brokenCopy();
+        Map<String, Raw> t = SafetensorsFiles.read(c.resolve("model.safetensors"));
+        Raw up = t.get("model.layers.1.mlp.up_proj.weight");
+        assertThat(up.dtype()).isEqualTo("BF16");
+        byte[] bytes = up.bytes().clone();
+        short bf16 = (short) (Float.floatToRawIntBits(1e5f) >>> 16); // bf16 reaches 3e38, fp16 only 65504
+        bytes[0] = (byte) bf16;
+        bytes[1] = (byte) (bf16 >> 8);
+        t.put("model.layers.1.mlp.up_proj.weight", new Raw(up.dtype(), up.shape(), bytes));
+        SafetensorsFiles.write(c.resolve("model.safetensors"), t);
+        assertThat(refusal(c, CheckpointConverter.Options.STEERABLE.withFloat16(true)))
+                .contains("model.layers.1.mlp.up_proj.weight").contains("float16").contains("99840.0");
+        Path fp32 = new BundleCache(dir.resolve("cache32"), new CheckpointConverter(m -> { })).bundleFor(c, CheckpointConverter.Options.STEERABLE);
+        assertThat(fp32.resolve("headgate.json")).exists();
     }
 
     @Test

@@ -76,7 +76,11 @@ class KubernetesManifestsTest {
         assertThat(at(container, "resources.requests.nvidia\\.com/gpu")).isEqualTo("1");
         assertThat(at(container, "resources.limits.nvidia\\.com/gpu")).as("extended resources: limit equals request").isEqualTo("1");
         assertThat(cast(at(deployment, "spec.template.spec.nodeSelector"))).containsKey("nvidia.com/gpu.present");
-        // The overlay changes only scheduling and resources: everything else is the base's.
+        // The CUDA image, with the demo model on the GPU (the base runs it on the CPU).
+        assertThat((String) at(container, "image")).endsWith("-cuda");
+        assertThat(envValue(container, "HEADGATE_MODELS_PARENS_LM_EXECUTION")).isEqualTo("cuda:0");
+        assertThat(envValue(container(deployment(Kustomize.render(BASE))), "HEADGATE_MODELS_PARENS_LM_EXECUTION")).isEqualTo("cpu");
+        // Otherwise the overlay changes only scheduling and resources: everything else is the base's.
         List<Map<String, Object>> base = Kustomize.render(BASE);
         assertThat(cuda).hasSameSizeAs(base);
         for (Map<String, Object> r : base) {
@@ -584,5 +588,14 @@ class KubernetesManifestsTest {
             if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) return true;
         }
         return false;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Object envValue(Map<String, Object> container, String name) {
+        for (Object e : (List<Object>) container.get("env")) {
+            Map<String, Object> entry = (Map<String, Object>) e;
+            if (name.equals(entry.get("name"))) return entry.get("value");
+        }
+        return null;
     }
 }

@@ -3,6 +3,7 @@ package io.headgate.server;
 import io.headgate.engine.EngineMetrics;
 import io.headgate.engine.Scheduler;
 import io.headgate.model.BundleManifest;
+import io.headgate.model.Execution;
 import io.headgate.server.lm.CausalLmKind;
 import io.headgate.server.lm.LmModel;
 import io.headgate.testing.ParensLm;
@@ -35,7 +36,7 @@ class FailedLoadTest {
                     default -> 0;
                 });
         return new ModelKind.Source("parens-lm", bundle, BundleManifest.read(bundle), config, engine, new Scheduler.Config(4),
-                EngineMetrics.detached());
+                EngineMetrics.detached(), Execution.CPU);
     }
 
     static Path copy(Path from, Path to) throws Exception {

@@ -2,12 +2,14 @@ package io.headgate.model.lm;
 
 import io.headgate.model.BundleManifest;
 import io.headgate.model.ControlBatch;
+import io.headgate.model.Execution;
+import io.headgate.model.SessionFactory;
 import io.headgate.model.TensorViews;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -38,21 +40,56 @@ import static io.headgate.model.lm.CausalLmContract.presentValue;
 
 /**
  * A loaded causal-LM bundle: its ONNX Runtime session and the forward pass over a range of KV-cache
- * slots. Every input is a zero-copy view of a direct buffer, the cache tensors are passed as input
- * and as pinned output (so the graph writes new keys in place), and logits land in a pinned buffer.
- * One forward pass at a time: the scheduler owning the graph is its only caller. An analysis graph
- * also pins its last-position outputs, read through {@link #lastPosition()}.
+ * slots. Every input is a zero-copy view of a direct buffer and logits land in a pinned buffer.
+ * The cache is passed as input and as output of every layer, so the graph writes new keys in place:
+ * on the host path as tensor views of the cache's direct buffers through {@code OrtSession.run};
+ * on the bound path (the GPU) as memory the session allocated on its device, through IOBinding
+ * ({@link BoundSession}), so a step moves only the small inputs and the logits. Callers see the
+ * same {@link #forward} either way. One forward pass at a time: the scheduler owning the graph is
+ * its only caller. An analysis graph also pins its last-position outputs, read through
+ * {@link #lastPosition()}.
  */
 public final class CausalLmGraph implements AutoCloseable {
 
-    /** Session settings; 0 threads lets ONNX Runtime choose. */
-    public record SessionConfig(int intraOpThreads) {
+    private static final Logger LOG = Logger.getLogger(CausalLmGraph.class);
+
+    /**
+     * Session settings: intra-op threads (0 lets ONNX Runtime choose), where the session runs
+     * ({@code auto} is resolved at load), and how the KV cache is passed.
+     */
+    public record SessionConfig(int intraOpThreads, Execution execution, CacheBinding cache) {
         public static final SessionConfig DEFAULT = new SessionConfig(1);
+
+        /**
+         * AUTO: bound through IOBinding on a GPU (host buffers when this JVM cannot, saying so once),
+         * host buffers on the CPU. HOST: always host buffers. IO_BINDING: always bound, an error when
+         * this JVM cannot (on the CPU it runs the bound path over CPU memory: what the tests compare).
+         */
+        public enum CacheBinding { AUTO, HOST, IO_BINDING }
+
+        public SessionConfig {
+            if (intraOpThreads < 0) throw new IllegalArgumentException("intraOpThreads must be >= 0");
+            if (execution == null || cache == null) throw new IllegalArgumentException("execution and cache binding are required");
+        }
+
+        public SessionConfig(int intraOpThreads) {
+            this(intraOpThreads, Execution.CPU);
+        }
+
+        public SessionConfig(int intraOpThreads, Execution execution) {
+            this(intraOpThreads, execution, CacheBinding.AUTO);
+        }
     }
+
+    /** Marks caches held in host buffers, which any host-path graph may use. */
+    private static final Object HOST = new Object();
 
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final BundleManifest manifest;
     private final OrtSession session;
+    private final Execution execution;
+    /** Null on the host path. */
+    private final BoundSession bound;
     private final int vocab;
     private LongBuffer ids = LongBuffer.allocate(0);
     private IntBuffer seqlens = IntBuffer.allocate(0);
@@ -65,9 +102,11 @@ public final class CausalLmGraph implements AutoCloseable {
     private final OrtSession.RunOptions runOptions;
     private boolean closed;
 
-    private CausalLmGraph(BundleManifest manifest, OrtSession session) throws OrtException {
+    private CausalLmGraph(BundleManifest manifest, OrtSession session, Execution execution, BoundSession bound) throws OrtException {
         this.manifest = manifest;
         this.session = session;
+        this.execution = execution;
+        this.bound = bound;
         this.vocab = manifest.dimensions().vocabSize();
         this.runOptions = new OrtSession.RunOptions();
     }
@@ -77,21 +116,51 @@ public final class CausalLmGraph implements AutoCloseable {
         if (!manifest.cache().inPlace()) {
             throw new IllegalArgumentException("bundle " + bundle + " has a concat cache; the runtime needs the in-place one");
         }
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            if (config.intraOpThreads() > 0) options.setIntraOpNumThreads(config.intraOpThreads());
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            OrtSession session = OrtEnvironment.getEnvironment().createSession(bundle.resolve(manifest.graph()).toString(), options);
-            try {
-                return new CausalLmGraph(manifest, session);
-            } catch (OrtException | RuntimeException e) {
-                session.close();
-                throw e;
-            }
+        manifest.cache().float16(); // an unknown cache dtype fails here, naming the field
+        Execution execution = SessionFactory.resolve("execution", config.execution());
+        OrtSession session = SessionFactory.create(bundle.resolve(manifest.graph()), execution, config.intraOpThreads());
+        try {
+            return new CausalLmGraph(manifest, session, execution, bind(session, execution, config.cache(), manifest.name()));
+        } catch (OrtException | RuntimeException e) {
+            session.close();
+            throw e;
         }
+    }
+
+    private static BoundSession bind(OrtSession session, Execution execution, SessionConfig.CacheBinding cache, String name) throws OrtException {
+        return switch (cache) {
+            case HOST -> null;
+            case IO_BINDING -> BoundSession.open(session, execution);
+            case AUTO -> {
+                if (!execution.onGpu()) yield null;
+                try {
+                    yield BoundSession.open(session, execution);
+                } catch (UnsupportedOperationException e) {
+                    LOG.warnf("model %s on %s: KV cache in host memory, copied to the device and back every step: %s",
+                            name, execution.label(), e.getMessage());
+                    yield null;
+                }
+            }
+        };
     }
 
     public BundleManifest manifest() {
         return manifest;
+    }
+
+    /** Where the session runs: {@code cpu} or {@code cuda:N}, never {@code auto}. */
+    public Execution execution() {
+        return execution;
+    }
+
+    /** {@code device} when the KV cache is allocated by the session and bound through IOBinding, {@code host} when it is Java memory passed to every run. */
+    public String cacheLocation() {
+        return bound != null ? "device" : "host";
+    }
+
+    /** The IOBinding layer, or null on the host path. */
+    BoundSession boundSession() {
+        return bound;
     }
 
     /**
@@ -131,8 +200,13 @@ public final class CausalLmGraph implements AutoCloseable {
 
         total1.put(0, total);
         var d = manifest.dimensions();
+        if (!cache.geometry().equals(CacheGeometry.of(manifest, cache.slots()))) {
+            throw new IllegalArgumentException("this KV cache was made for another graph: " + cache.geometry());
+        }
+        CacheStorage storage = bound != null ? cache.storage(bound, bound::allocate) : cache.storage(HOST, HostCacheStorage::new);
+        storage.geometry().checkSlots(firstSlot, rows);
         Map<String, OnnxTensor> inputs = new HashMap<>();
-        Map<String, OnnxValue> pinned = new HashMap<>();
+        Map<String, OnnxTensor> pinned = new HashMap<>();
         // a prompt's [1, S] ids and [1, S, V] logits change shape with every prompt: not worth keeping
         OnnxTensor promptIds = seqLen > 1 ? OnnxTensor.createTensor(env, ids.slice(0, rows * seqLen), new long[]{rows, seqLen}) : null;
         OnnxTensor allLogits = seqLen > 1 && all
@@ -146,21 +220,26 @@ public final class CausalLmGraph implements AutoCloseable {
                 inputs.put(HEAD_BIAS, views.view(controls.bias(), 0, new long[]{rows, d.layers(), d.heads(), d.headDim()}));
                 inputs.put(ATTN_IDENTITY_MIX, views.view(controls.mix(), 0, new long[]{rows, d.layers(), d.heads()}));
             }
-            long[] cacheShape = cache.shape(rows);
-            int offset = cache.offset(firstSlot, rows);
-            for (int l = 0; l < cache.layers(); l++) {
-                OnnxTensor k = views.view(cache.keys(l), offset, cacheShape);
-                OnnxTensor v = views.view(cache.values(l), offset, cacheShape);
-                inputs.put(pastKey(l), k);
-                inputs.put(pastValue(l), v);
-                pinned.put(presentKey(l), k);
-                pinned.put(presentValue(l), v);
-            }
             pinned.put(LOGITS, allLogits != null ? allLogits
                     : views.view(logits, 0, all ? new long[]{rows, 1, vocab} : new long[]{rows, vocab}));
             analysedRows = 0;
             if (manifest.analysis()) pinAnalysisOutputs(pinned, rows);
-            session.run(inputs, Set.of(), pinned, runOptions).close();
+            if (bound != null) {
+                bound.run(inputs, pinned, storage, firstSlot, rows);
+            } else {
+                HostCacheStorage host = (HostCacheStorage) storage;
+                long[] cacheShape = host.geometry().shape(rows);
+                int offset = host.offset(firstSlot);
+                for (int l = 0; l < d.layers(); l++) {
+                    OnnxTensor k = views.view(host.keys(l), offset, cacheShape);
+                    OnnxTensor v = views.view(host.values(l), offset, cacheShape);
+                    inputs.put(pastKey(l), k);
+                    inputs.put(pastValue(l), v);
+                    pinned.put(presentKey(l), k);
+                    pinned.put(presentValue(l), v);
+                }
+                session.run(inputs, Set.of(), pinned, runOptions).close();
+            }
             if (manifest.analysis()) analysedRows = rows;
             return logits.slice(0, logitCount).asReadOnlyBuffer();
         } finally {
@@ -169,7 +248,7 @@ public final class CausalLmGraph implements AutoCloseable {
         }
     }
 
-    private void pinAnalysisOutputs(Map<String, OnnxValue> pinned, int rows) throws OrtException {
+    private void pinAnalysisOutputs(Map<String, OnnxTensor> pinned, int rows) throws OrtException {
         var d = manifest.dimensions();
         heads = ensure(heads, rows * d.layers() * d.heads() * d.headDim());
         mlps = ensure(mlps, rows * d.layers() * d.modelDim());
@@ -227,6 +306,7 @@ public final class CausalLmGraph implements AutoCloseable {
     public synchronized void close() throws OrtException {
         if (!closed) {
             views.close();
+            if (bound != null) bound.close(); // frees the caches it allocated, before the session they came from
             runOptions.close();
             session.close();
         }

@@ -25,7 +25,7 @@ public class CausalLmKind implements ModelKind {
     @Override
     public LoadedModel load(Source source, Resources resources) throws Exception {
         CausalLmGraph graph = resources.hold(CausalLmGraph.load(source.bundle(),
-                new CausalLmGraph.SessionConfig(source.engine().intraOpThreads())));
+                new CausalLmGraph.SessionConfig(source.engine().intraOpThreads(), source.execution())));
         BundleManifest manifest = graph.manifest();
         // DJL truncates to 512 tokens unless told not to; a longer prompt must reach the length
         // check whole, to be refused for its length rather than for the characters cut off
@@ -35,6 +35,6 @@ public class CausalLmKind implements ModelKind {
         var config = new CausalLmWorkload.Config(source.config().slots(), source.config().shadowSlots(), source.engine().prefillTokensPerStep());
         CausalLmWorkload workload = new CausalLmWorkload(graph, config, ids -> tokenizer == null ? "" : tokenizer.decode(ids, true), meters);
         var scheduler = resources.hold(new Scheduler<>(source.name(), workload, source.scheduler(), source.metrics()));
-        return new LmModel(source.name(), manifest, tokenizer, workload, scheduler, meters, resources);
+        return new LmModel(source.name(), manifest, tokenizer, workload, scheduler, meters, graph.execution(), resources);
     }
 }

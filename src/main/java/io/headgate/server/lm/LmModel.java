@@ -8,12 +8,14 @@ import io.headgate.engine.lm.LmMeters;
 import io.headgate.engine.lm.LmState;
 import io.headgate.engine.lm.TokenEvent;
 import io.headgate.model.BundleManifest;
+import io.headgate.model.Execution;
 import io.headgate.server.LoadedModel;
 import io.headgate.server.Resources;
 
-/** A language model ready to serve: its tokenizer (null when the bundle has none), workload, scheduler and meters. */
+/** A language model ready to serve: its tokenizer (null when the bundle has none), workload, scheduler, meters and where it runs. */
 public record LmModel(String name, BundleManifest manifest, HuggingFaceTokenizer tokenizer, CausalLmWorkload workload,
-                      Scheduler<LmState, Void, TokenEvent, Completion> scheduler, LmMeters meters, Resources resources)
+                      Scheduler<LmState, Void, TokenEvent, Completion> scheduler, LmMeters meters, Execution execution,
+                      Resources resources)
         implements LoadedModel {
 
     @Override
