@@ -5,7 +5,6 @@ import io.headgate.api.v1.GenerateEvent;
 import io.headgate.api.v1.GenerateRequest;
 import io.headgate.api.v1.Start;
 import io.headgate.api.v1.Steer;
-import io.headgate.engine.Scheduler;
 import io.headgate.engine.StreamEvent;
 import io.headgate.engine.lm.Completion;
 import io.headgate.engine.lm.LmRequest;
@@ -16,9 +15,6 @@ import io.headgate.model.BundleManifest;
 import io.headgate.server.HeadgateConfig;
 import io.headgate.server.ModelHost;
 import io.headgate.server.lm.LmModel;
-import io.headgate.steer.Arm;
-import io.headgate.steer.ArmAssignment;
-import io.headgate.steer.Experiment;
 import io.headgate.steer.ExperimentRegistry;
 import io.headgate.steer.Steering;
 import io.headgate.steer.SteeringResolver;
@@ -44,7 +40,7 @@ final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, Toke
     private volatile int promptTokens;
     private long inlineCount;
 
-    GenerateCall(MultiEmitter<? super GenerateEvent> emitter, ModelHost models, SteeringResolver resolver,
+    GenerateCall(MultiEmitter<? super StreamEvent<TokenEvent, Completion>> emitter, ModelHost models, SteeringResolver resolver,
                  ExperimentRegistry experiments, HeadgateConfig config) {
         super(emitter);
         this.models = models;
@@ -91,17 +87,8 @@ final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, Toke
         int maxTokens = askedTokens == 0 ? limits.defaultMaxTokens() : (int) askedTokens;
         List<String> stops = stops(s);
         SamplingParams sampling = sampling(s);
-        String arm = Scheduler.NO_ARM;
-        Steering steering;
-        if (!s.getExperiment().isEmpty()) {
-            if (s.hasSteering()) throw Errors.invalid("start.experiment", "set experiment or steering, not both");
-            Arm chosen = arm(m.name(), s.getExperiment(), s.getRoutingKey());
-            arm = chosen.name();
-            steering = armSteering(m, chosen);
-        } else {
-            if (!s.getRoutingKey().isEmpty()) throw Errors.invalid("start.routing_key", "only used with start.experiment");
-            steering = s.hasSteering() ? steering(s.getSteering(), "start.steering") : resolver.identity(m.name(), m.dimensions());
-        }
+        Requests.Assigned assigned = Requests.startSteering(resolver, experiments, m, s.getExperiment(), s.getRoutingKey(),
+                s.hasSteering() ? s.getSteering() : null, s.getSteering().hasInline() ? ++inlineCount : 0);
         LmState state;
         try {
             state = model.workload().open(new LmRequest(prompt, sampling, maxTokens, stops, s.getIgnoreEos(), shadow(s)));
@@ -109,28 +96,7 @@ final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, Toke
             throw Errors.invalid("start.prompt", e.getMessage());
         }
         promptTokens = prompt.length;
-        submitted(model.scheduler(), model.scheduler().submit(state, steering, s.getCreditWindow(), arm, this));
-    }
-
-    /**
-     * The arm of the experiment's latest revision this stream is assigned to. The choice is made once:
-     * a running stream keeps its arm (and that arm's steering) when the experiment changes.
-     */
-    private Arm arm(String modelName, String experiment, String routingKey) {
-        Experiment e = experiments.latest(modelName, experiment).orElseThrow(() -> Errors.notFound("start.experiment",
-                "no experiment '" + experiment + "' for model '" + modelName + "'"));
-        return ArmAssignment.choose(e, routingKey);
-    }
-
-    /** The steering of an arm's profile; a profile deleted since the experiment was written fails the Start. */
-    private Steering armSteering(BundleManifest m, Arm arm) {
-        try {
-            return resolver.profile(m.name(), m.dimensions(), arm.profile());
-        } catch (RuntimeException e) {
-            StatusRuntimeException mapped = Errors.ofProfile(e, "");
-            throw Errors.status(mapped.getStatus(), "start.experiment",
-                    "arm '" + arm.name() + "' profile '" + arm.profile() + "': " + mapped.getStatus().getDescription());
-        }
+        submitted(model.scheduler(), model.scheduler().submit(state, assigned.steering(), s.getCreditWindow(), assigned.arm(), this));
     }
 
     /** Asked for: measured and reported on every token; else a sampled fraction measured for metrics only. */

@@ -3,6 +3,8 @@ package io.headgate.api;
 import io.headgate.api.v1.GenerateEvent;
 import io.headgate.api.v1.GenerateRequest;
 import io.headgate.api.v1.Generator;
+import io.headgate.engine.lm.Completion;
+import io.headgate.engine.lm.TokenEvent;
 import io.headgate.server.HeadgateConfig;
 import io.headgate.server.ModelHost;
 import io.headgate.steer.ExperimentRegistry;
@@ -26,6 +28,7 @@ public class GeneratorService implements Generator {
 
     @Override
     public Multi<GenerateEvent> generate(Multi<GenerateRequest> requests) {
-        return StreamCall.serve(requests, emitter -> new GenerateCall(emitter, models, resolver, experiments, config));
+        return StreamCall.<GenerateRequest, TokenEvent, Completion, GenerateEvent>serve(requests,
+                emitter -> new GenerateCall(emitter, models, resolver, experiments, config));
     }
 }

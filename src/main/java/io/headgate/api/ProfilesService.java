@@ -44,6 +44,7 @@ public class ProfilesService implements Profiles {
             ProfileValidator.validateName(r.getName());
             if (!r.hasSpec()) throw Errors.invalid("spec", "required");
             ProfileSpec spec = ProtoMapping.spec(r.getSpec());
+            if (spec.guidance() != null) Requests.guidanceAllowed(m.manifest(), "spec.guidance");
             ProfileValidator.validate(spec, m.manifest().dimensions(), resolver.maxMagnitude());
             return ProtoMapping.profile(registry.put(r.getModel(), r.getName(), spec, r.getExpectedRevision()));
         }, "spec");

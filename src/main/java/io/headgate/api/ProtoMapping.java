@@ -12,6 +12,7 @@ import io.headgate.discovery.ScanReport;
 import io.headgate.engine.StreamEvent;
 import io.headgate.engine.lm.Completion;
 import io.headgate.engine.lm.TokenEvent;
+import io.headgate.steer.GuidanceSpec;
 import io.headgate.steer.HeadBias;
 import io.headgate.steer.HeadGain;
 import io.headgate.steer.HeadMix;
@@ -88,7 +89,20 @@ final class ProtoMapping {
         });
         List<HeadMix> mixes = new ArrayList<>();
         p.getMixesList().forEach(m -> mixes.add(new HeadMix(m.getLayer(), m.getHead(), m.getMix())));
-        return new ProfileSpec(p.getDescription(), gains, biases, mixes);
+        return new ProfileSpec(p.getDescription(), gains, biases, mixes, p.hasGuidance() ? guidance(p.getGuidance()) : null);
+    }
+
+    static GuidanceSpec guidance(io.headgate.api.v1.Guidance g) {
+        return new GuidanceSpec(g.hasCfgScale() ? g.getCfgScale() : null, g.hasPerturbationScale() ? g.getPerturbationScale() : null,
+                g.hasAdaptiveScale() ? g.getAdaptiveScale() : null);
+    }
+
+    static io.headgate.api.v1.Guidance guidance(GuidanceSpec g) {
+        var b = io.headgate.api.v1.Guidance.newBuilder();
+        if (g.cfgScale() != null) b.setCfgScale(g.cfgScale());
+        if (g.perturbationScale() != null) b.setPerturbationScale(g.perturbationScale());
+        if (g.adaptiveScale() != null) b.setAdaptiveScale(g.adaptiveScale());
+        return b.build();
     }
 
     static io.headgate.api.v1.ProfileSpec spec(ProfileSpec s) {
@@ -100,6 +114,7 @@ final class ProtoMapping {
             b.addBiases(hb);
         });
         s.mixes().forEach(m -> b.addMixes(io.headgate.api.v1.HeadMix.newBuilder().setLayer(m.layer()).setHead(m.head()).setMix(m.mix())));
+        if (s.guidance() != null) b.setGuidance(guidance(s.guidance()));
         return b.build();
     }
 

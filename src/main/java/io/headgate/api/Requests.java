@@ -6,6 +6,11 @@ import io.headgate.api.v1.Steering;
 import io.headgate.model.BundleManifest;
 import io.headgate.server.LoadedModel;
 import io.headgate.server.ModelHost;
+import io.headgate.engine.Scheduler;
+import io.headgate.steer.Arm;
+import io.headgate.steer.ArmAssignment;
+import io.headgate.steer.Experiment;
+import io.headgate.steer.ExperimentRegistry;
 import io.headgate.steer.SteeringResolver;
 
 /** What several services resolve the same way from a request: the model it names, the steering it asks for. */
@@ -24,6 +29,42 @@ final class Requests {
             case LOADING -> throw Errors.status(Status.UNAVAILABLE, field, "model '" + name + "' is still loading; retry shortly");
             case FAILED -> throw Errors.status(Status.UNAVAILABLE, field, "model '" + name + "' failed to load: " + e.error());
         };
+    }
+
+    /** A stream's steering at Start and the A/B arm it was assigned ({@link Scheduler#NO_ARM} outside experiments). */
+    record Assigned(io.headgate.steer.Steering steering, String arm) {
+    }
+
+    /**
+     * The steering a Start asks for: an experiment's arm (sticky per routing key; the choice is made
+     * once, so a running stream keeps its arm and that arm's steering when the experiment changes),
+     * else {@code requested} (null: the built-in identity). Errors name the Start's fields.
+     */
+    static Assigned startSteering(SteeringResolver resolver, ExperimentRegistry experiments, BundleManifest m, String experiment,
+                                  String routingKey, Steering requested, long inlineNumber) {
+        if (experiment.isEmpty()) {
+            if (!routingKey.isEmpty()) throw Errors.invalid("start.routing_key", "only used with start.experiment");
+            return new Assigned(requested == null ? resolver.identity(m.name(), m.dimensions())
+                    : steering(resolver, m, requested, "start.steering", inlineNumber), Scheduler.NO_ARM);
+        }
+        if (requested != null) throw Errors.invalid("start.experiment", "set experiment or steering, not both");
+        Experiment e = experiments.latest(m.name(), experiment).orElseThrow(() -> Errors.notFound("start.experiment",
+                "no experiment '" + experiment + "' for model '" + m.name() + "'"));
+        Arm arm = ArmAssignment.choose(e, routingKey);
+        try {
+            return new Assigned(resolver.profile(m.name(), m.dimensions(), arm.profile()), arm.name());
+        } catch (RuntimeException ex) { // a profile deleted since the experiment was written fails the Start
+            StatusRuntimeException mapped = Errors.ofProfile(ex, "");
+            throw Errors.status(mapped.getStatus(), "start.experiment",
+                    "arm '" + arm.name() + "' profile '" + arm.profile() + "': " + mapped.getStatus().getDescription());
+        }
+    }
+
+    /** Guidance scales steer diffusion models only. */
+    static void guidanceAllowed(BundleManifest m, String field) {
+        if (!BundleManifest.DIFFUSION.equals(m.kind())) {
+            throw Errors.invalid(field, "model '" + m.name() + "' is a " + m.kind() + " model; guidance scales steer diffusion models only");
+        }
     }
 
     /**
@@ -49,7 +90,10 @@ final class Requests {
                     if (s.getProfile().isEmpty()) throw Errors.invalid(field + ".profile", "empty");
                     yield resolver.profile(m.name(), m.dimensions(), s.getProfile());
                 }
-                case INLINE -> resolver.inline(ProtoMapping.spec(s.getInline()), m.dimensions(), inlineNumber);
+                case INLINE -> {
+                    if (s.getInline().hasGuidance()) guidanceAllowed(m, field + ".inline.guidance");
+                    yield resolver.inline(ProtoMapping.spec(s.getInline()), m.dimensions(), inlineNumber);
+                }
                 case SOURCE_NOT_SET -> throw Errors.invalid(field, "set profile or inline");
             };
         } catch (StatusRuntimeException e) {

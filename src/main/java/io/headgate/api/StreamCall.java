@@ -16,6 +16,8 @@ import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import org.jboss.logging.Logger;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -34,45 +36,54 @@ abstract class StreamCall<R, S, I, O, F, E> implements StreamSink<O, F> {
     private static final Logger LOG = Logger.getLogger(StreamCall.class);
 
     /**
-     * The gRPC method: one call object per call, fed the request stream, emitting mapped events.
+     * The gRPC method: one call object per call, fed the request stream; its events are mapped to
+     * protobuf on the way out.
      *
-     * <p>The events are produced on the model's scheduler thread but handed to gRPC on the call's own
-     * event loop. Vert.x writes a response's trailers with a void promise and, from any other thread,
-     * queues that write onto the event loop; when the client's RST_STREAM (a cancel) is read before
-     * the queued write runs, Netty finds the stream gone, the void promise fires the failure down the
-     * pipeline and Vert.x answers it with GOAWAY(PROTOCOL_ERROR) "Request stream N is not correct for
-     * server connection", closing the whole connection and every other stream on it. On the event
-     * loop the reset is handled first (it cancels this Multi, so no trailers follow) or the write
-     * completes first; the two never interleave.
+     * <p>The events are produced on the model's scheduler thread but mapped (protobuf, images) and
+     * handed to gRPC on the call's own event loop: the scheduler thread does nothing per event but
+     * queue it. And the hop is needed for the connection's sake: Vert.x writes a response's trailers
+     * with a void promise and, from any other thread, queues that write onto the event loop; when the
+     * client's RST_STREAM (a cancel) is read before the queued write runs, Netty finds the stream
+     * gone, the void promise fires the failure down the pipeline and Vert.x answers it with
+     * GOAWAY(PROTOCOL_ERROR) "Request stream N is not correct for server connection", closing the
+     * whole connection and every other stream on it. On the event loop the reset is handled first (it
+     * cancels this Multi, so no trailers follow) or the write completes first; the two never interleave.
      */
-    static <R, E> Multi<E> serve(Multi<R> requests, Function<MultiEmitter<? super E>, StreamCall<R, ?, ?, ?, ?, E>> newCall) {
+    static <R, O, F, E> Multi<E> serve(Multi<R> requests,
+                                       Function<MultiEmitter<? super StreamEvent<O, F>>, StreamCall<R, ?, ?, O, F, E>> newCall) {
         Context loop = Vertx.currentContext();
-        Multi<E> events = Multi.createFrom().emitter(emitter -> {
-            StreamCall<R, ?, ?, ?, ?, E> call = newCall.apply(emitter);
-            Cancellable inbound = requests.subscribe().with(call::onRequest, call::onRequestsFailed, call::onRequestsEnd);
+        List<StreamCall<R, ?, ?, O, F, E>> call = new ArrayList<>(1); // made when the call is subscribed, before any event
+        Multi<StreamEvent<O, F>> events = Multi.createFrom().emitter(emitter -> {
+            StreamCall<R, ?, ?, O, F, E> c = newCall.apply(emitter);
+            call.add(c);
+            Cancellable inbound = requests.subscribe().with(c::onRequest, c::onRequestsFailed, c::onRequestsEnd);
             emitter.onTermination(() -> {
-                call.onTermination();
+                c.onTermination();
                 inbound.cancel();
             });
         });
-        return loop == null ? events : events.emitOn(task -> loop.runOnContext(ignored -> task.run()));
+        Multi<StreamEvent<O, F>> delivered = loop == null ? events : events.emitOn(task -> loop.runOnContext(ignored -> task.run()));
+        return delivered.map(e -> call.getFirst().map(e));
     }
 
-    private final MultiEmitter<? super E> emitter;
+    private final MultiEmitter<? super StreamEvent<O, F>> emitter;
     private boolean started;
     // read without the lock by termination callbacks, which may run on the scheduler thread while it
     // holds the stream's lock (taking ours there could deadlock against a Steer being rejected)
     private volatile Scheduler<S, I, O, F> scheduler;
     private volatile Stream<S, O, F> stream;
 
-    StreamCall(MultiEmitter<? super E> emitter) {
+    StreamCall(MultiEmitter<? super StreamEvent<O, F>> emitter) {
         this.emitter = emitter;
     }
 
     /** Dispatches one request: calls {@link #start}, {@link #steer}, {@link #ack} or {@link #deliver}. */
     abstract void dispatch(R request);
 
-    /** Maps an engine event to the kind's protobuf; exhaustive over the sealed event types, so it cannot throw. */
+    /**
+     * Maps an engine event to the kind's protobuf, on the call's event loop; exhaustive over the
+     * sealed event types, so it cannot throw.
+     */
     abstract E map(StreamEvent<O, F> event);
 
     final synchronized void onRequest(R request) {
@@ -159,7 +170,7 @@ abstract class StreamCall<R, S, I, O, F, E> implements StreamSink<O, F> {
 
     @Override
     public final void event(StreamEvent<O, F> event) {
-        emitter.emit(map(event));
+        emitter.emit(event);
     }
 
     @Override

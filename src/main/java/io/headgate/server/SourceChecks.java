@@ -1,5 +1,6 @@
 package io.headgate.server;
 
+import io.headgate.model.BundleManifest;
 import io.headgate.steer.Arm;
 import io.headgate.steer.ExperimentSpec;
 import io.headgate.steer.ProfileException;
@@ -35,6 +36,10 @@ final class SourceChecks {
             LoadedModel m = loaded(model);
             if (m == null) return false;
             try {
+                if (spec.guidance() != null && !BundleManifest.DIFFUSION.equals(m.manifest().kind())) {
+                    throw new ProfileException("guidance", "model '" + model + "' is a " + m.manifest().kind()
+                            + " model; guidance scales steer diffusion models only");
+                }
                 ProfileValidator.validate(spec, m.manifest().dimensions(), resolver.maxMagnitude());
             } catch (ProfileException e) {
                 throw new SourceCheck.Rejected(SourceRejection.SPEC, e.field(), e.getMessage());

@@ -4,14 +4,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A profile's interventions, applied in this order when compiled: gains, then biases, then mixes.
- * Ranges are checked against a model by {@link ProfileValidator}; this record only guarantees that the
- * lists exist, are immutable and hold no nulls.
+ * A profile's interventions, applied in this order when compiled: gains, then biases, then mixes;
+ * and, for diffusion models, guidance scales (null when the profile sets none). Ranges are checked
+ * against a model by {@link ProfileValidator}; this record only guarantees that the lists exist, are
+ * immutable and hold no nulls.
  */
-public record ProfileSpec(String description, List<HeadGain> gains, List<HeadBias> biases, List<HeadMix> mixes) {
+public record ProfileSpec(String description, List<HeadGain> gains, List<HeadBias> biases, List<HeadMix> mixes, GuidanceSpec guidance) {
 
     /** The built-in profile every stream starts with: every head unchanged. */
     public static final ProfileSpec IDENTITY = new ProfileSpec("identity: every head unchanged", List.of(), List.of(), List.of());
+
+    public ProfileSpec(String description, List<HeadGain> gains, List<HeadBias> biases, List<HeadMix> mixes) {
+        this(description, gains, biases, mixes, null);
+    }
 
     public ProfileSpec {
         description = description == null ? "" : description;

@@ -47,6 +47,7 @@ public final class ProfileValidator {
                 checkMagnitude(at + ".vector", "component " + d, vector[d], maxMagnitude);
             }
         }
+        if (spec.guidance() != null) spec.guidance().validate("guidance");
         List<HeadMix> mixes = spec.mixes();
         for (int i = 0; i < mixes.size(); i++) {
             HeadMix m = mixes.get(i);

@@ -75,12 +75,12 @@ public final class SteeringResolver {
             ProfileValidator.validate(profile.spec(), dims, maxMagnitude); // stored before the model changed shape?
             return ProfileCompiler.compile(profile.spec(), dims);
         });
-        return new Steering(new SteeringTag(profile.name(), profile.revision()), row, follow ? profile.name() : null);
+        return new Steering(new SteeringTag(profile.name(), profile.revision()), row, follow ? profile.name() : null, profile.spec().guidance());
     }
 
     /** One-off controls from a request, numbered by the stream. */
     public Steering inline(ProfileSpec spec, Dimensions dims, long number) {
         ProfileValidator.validate(spec, dims, maxMagnitude);
-        return new Steering(new SteeringTag(INLINE, number), ProfileCompiler.compile(spec, dims), null);
+        return new Steering(new SteeringTag(INLINE, number), ProfileCompiler.compile(spec, dims), null, spec.guidance());
     }
 }

@@ -26,7 +26,7 @@ final class CounterCall extends StreamCall<CounterRequest, CounterState, Long, C
     private CounterModel model;
     private long inline;
 
-    CounterCall(MultiEmitter<? super CounterEvent> emitter, ModelHost models, SteeringResolver resolver) {
+    CounterCall(MultiEmitter<? super StreamEvent<CounterOutput, CounterResult>> emitter, ModelHost models, SteeringResolver resolver) {
         super(emitter);
         this.models = models;
         this.resolver = resolver;

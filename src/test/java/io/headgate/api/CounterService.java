@@ -2,6 +2,8 @@ package io.headgate.api;
 
 import io.headgate.server.ModelHost;
 import io.headgate.steer.SteeringResolver;
+import io.headgate.testing.counter.CounterOutput;
+import io.headgate.testing.counter.CounterResult;
 import io.headgate.testing.counter.v1.Counter;
 import io.headgate.testing.counter.v1.CounterEvent;
 import io.headgate.testing.counter.v1.CounterRequest;
@@ -20,6 +22,6 @@ public class CounterService implements Counter {
 
     @Override
     public Multi<CounterEvent> run(Multi<CounterRequest> requests) {
-        return StreamCall.serve(requests, emitter -> new CounterCall(emitter, models, resolver));
+        return StreamCall.<CounterRequest, CounterOutput, CounterResult, CounterEvent>serve(requests, emitter -> new CounterCall(emitter, models, resolver));
     }
 }
