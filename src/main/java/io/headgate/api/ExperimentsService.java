@@ -20,6 +20,7 @@ import io.headgate.engine.EngineMetrics;
 import io.headgate.server.Canaries;
 import io.headgate.engine.lm.LmMeters;
 import io.headgate.server.LoadedModel;
+import io.headgate.server.diffusion.DiffusionModel;
 import io.headgate.server.lm.LmModel;
 import io.headgate.server.ModelHost;
 import io.headgate.steer.Arm;
@@ -120,35 +121,46 @@ public class ExperimentsService implements Experiments {
         });
     }
 
-    /** Live totals per arm, and a canary run per arm's profile tested against the first arm's. */
+    /**
+     * Live totals per arm, and a canary run per arm's profile — a language model's probe sets, a
+     * diffusion model's conditional samples — tested against the first arm's with McNemar's test.
+     */
     @Override
     public Uni<CompareExperimentResponse> compare(CompareExperimentRequest r) {
         return call(() -> {
-            LmModel m = Requests.readyModel(models, r.getModel(), "model", LmModel.class, "Experiments.Compare");
+            LoadedModel m = Requests.readyModel(models, r.getModel(), "model");
             var experiment = requireExisting(r.getModel(), r.getName());
-            boolean canaries = !ProbeSets.available(m.name()).isEmpty();
             long asked = Integer.toUnsignedLong(r.getPerGroup()); // uint32: Java's int wraps above 2^31 - 1
-            if (asked > 1000) throw Errors.invalid("per_group", asked + " exceeds 1000");
-            int perGroup = asked == 0 ? 20 : (int) asked;
+            int limit = m instanceof DiffusionModel ? 100 : 1000;
+            if (asked > limit) throw Errors.invalid("per_group", asked + " exceeds " + limit);
+            int perGroup = asked == 0 ? (m instanceof DiffusionModel ? 10 : 20) : (int) asked;
             CompareExperimentResponse.Builder out = CompareExperimentResponse.newBuilder().setTest(McNemarTest.NAME);
             boolean[] first = null;
             for (Arm arm : experiment.spec().arms()) {
+                var steering = resolver.profile(m.name(), m.manifest().dimensions(), arm.profile());
                 EngineMetrics.ArmTotals live = m.scheduler().armTotals(arm.name());
-                LmMeters.KlTotals kl = m.meters().klTotals(arm.name());
+                ArmComparison.Builder b = ArmComparison.newBuilder().setArm(arm.name()).setProfile(arm.profile())
+                        .setTokens(live.outputs()).setFirstTokens(live.firstOutputs()).setMeanTimeToFirstTokenSeconds(live.meanTimeToFirstOutput());
                 boolean[] canary = new boolean[0]; // each probe's outcome, the same probes in the same order for every arm
-                if (canaries) {
-                    var steering = resolver.profile(m.name(), m.manifest().dimensions(), arm.profile());
-                    canary = this.canaries.outcomes(m, steering, "", perGroup);
+                switch (m) {
+                    case LmModel lm -> {
+                        LmMeters.KlTotals kl = lm.meters().klTotals(arm.name());
+                        b.setKlSamples(kl.samples()).setMeanKl(kl.mean());
+                        if (!ProbeSets.available(m.name()).isEmpty()) canary = canaries.outcomes(lm, steering, "", perGroup);
+                    }
+                    case DiffusionModel d when d.classifier() != null && d.realFeatures() != null -> {
+                        var outcome = canaries.quality(d, steering, perGroup);
+                        canary = outcome.correct();
+                        b.setCanaryConfidence(outcome.quality().confidence()).setCanaryFrechetDistance(outcome.quality().frechetDistance());
+                    }
+                    default -> {
+                    }
                 }
                 if (first == null) first = canary;
                 McNemarTest test = McNemarTest.of(first, canary);
                 int correct = 0;
                 for (boolean c : canary) if (c) correct++;
-                out.addArms(ArmComparison.newBuilder().setArm(arm.name()).setProfile(arm.profile())
-                        .setTokens(live.outputs()).setFirstTokens(live.firstOutputs())
-                        .setMeanTimeToFirstTokenSeconds(live.meanTimeToFirstOutput())
-                        .setKlSamples(kl.samples()).setMeanKl(kl.mean())
-                        .setCanaryExamples(canary.length).setCanaryCorrect(correct)
+                out.addArms(b.setCanaryExamples(canary.length).setCanaryCorrect(correct)
                         .setCanaryAccuracy(canary.length == 0 ? 0 : (double) correct / canary.length)
                         .setOnlyFirstCorrect(test.b()).setOnlyThisCorrect(test.c())
                         .setZ(test.z()).setPValue(test.pValue()));

@@ -4,6 +4,9 @@ import io.headgate.effect.Evaluator;
 import io.headgate.effect.Probe;
 import io.headgate.effect.ProbeSets;
 import io.headgate.engine.Scheduler;
+import io.headgate.effect.SampleEvaluator;
+import io.headgate.effect.SampleQuality;
+import io.headgate.server.diffusion.DiffusionModel;
 import io.headgate.server.lm.LmModel;
 import io.headgate.steer.Arm;
 import io.headgate.steer.Experiment;
@@ -28,12 +31,15 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
 
 /**
- * Canary evaluations: at an interval, each model's built-in probe sets run under the identity
- * profile, every named profile live streams used since the last run (arm {@code none}) and every
- * arm of the model's experiments (labelled by arm), as low-priority streams of the model's own
- * scheduler; accuracy per task becomes {@code headgate_canary_accuracy}.
+ * Canary evaluations: at an interval, each model's built-in checks run under the identity profile,
+ * every named profile live streams used since the last run (arm {@code none}) and every arm of the
+ * model's experiments (labelled by arm), as low-priority streams of the model's own scheduler. A
+ * language model's probe sets give {@code headgate_canary_accuracy{task}}; a diffusion model's
+ * conditional samples, judged by its classifier, give
+ * {@code headgate_canary_sample_quality{measure=accuracy|confidence|frechet_distance}}.
  */
 @ApplicationScoped
 public class Canaries {
@@ -73,24 +79,65 @@ public class Canaries {
 
     void runAll() {
         for (ModelHost.Entry e : models.entries().values()) {
-            if (e.state() != ModelHost.State.READY || ProbeSets.available(e.name()).isEmpty()) continue;
-            if (!(e.model() instanceof LmModel m)) continue; // probe sets exist for language models so far
-            Map<String, Steering> steerings = new LinkedHashMap<>();
-            steerings.put(SteeringResolver.IDENTITY, resolver.identity(m.name(), m.manifest().dimensions()));
-            for (Steering s : m.scheduler().takeRecentSteerings()) {
-                if (!s.tag().profile().equals(SteeringResolver.INLINE)) steerings.put(s.metricLabel(), s);
-            }
-            for (Steering s : steerings.values()) run(m, s, Scheduler.NO_ARM);
-            for (Experiment x : experiments.list(m.name())) { // each arm under its profile, labelled by arm
-                for (Arm arm : x.spec().arms()) {
-                    try {
-                        run(m, resolver.profile(m.name(), m.manifest().dimensions(), arm.profile()), arm.name());
-                    } catch (RuntimeException ex) {
-                        LOG.warnf("canary for arm %s of %s: %s", arm.name(), x.name(), ex.getMessage());
-                    }
+            if (e.state() != ModelHost.State.READY) continue;
+            switch (e.model()) {
+                case LmModel m when !ProbeSets.available(m.name()).isEmpty() -> eachSteering(m, (s, arm) -> run(m, s, arm));
+                case DiffusionModel d when d.classifier() != null && d.realFeatures() != null -> eachSteering(d, (s, arm) -> run(d, s, arm));
+                default -> {
                 }
             }
         }
+    }
+
+    /** Identity, every named profile live streams used since the last run (arm none), and every experiment arm's profile (by arm). */
+    private void eachSteering(LoadedModel m, BiConsumer<Steering, String> run) {
+        Map<String, Steering> steerings = new LinkedHashMap<>();
+        steerings.put(SteeringResolver.IDENTITY, resolver.identity(m.name(), m.manifest().dimensions()));
+        for (Steering s : m.scheduler().takeRecentSteerings()) {
+            if (!s.tag().profile().equals(SteeringResolver.INLINE)) steerings.put(s.metricLabel(), s);
+        }
+        for (Steering s : steerings.values()) run.accept(s, Scheduler.NO_ARM);
+        for (Experiment x : experiments.list(m.name())) {
+            for (Arm arm : x.spec().arms()) {
+                try {
+                    run.accept(resolver.profile(m.name(), m.manifest().dimensions(), arm.profile()), arm.name());
+                } catch (RuntimeException ex) {
+                    LOG.warnf("canary for arm %s of %s: %s", arm.name(), x.name(), ex.getMessage());
+                }
+            }
+        }
+    }
+
+    private void run(DiffusionModel m, Steering s, String arm) {
+        try {
+            SampleQuality q = quality(m, s, config.effect().canaryPerGroup()).quality();
+            sampleGauge(m.name(), s.metricLabel(), arm, "accuracy").set(q.accuracy());
+            sampleGauge(m.name(), s.metricLabel(), arm, "confidence").set(q.confidence());
+            sampleGauge(m.name(), s.metricLabel(), arm, "frechet_distance").set(q.frechetDistance());
+        } catch (Exception ex) {
+            LOG.warnf(ex, "canary for %s under %s failed", m.name(), s.tag());
+        }
+    }
+
+    /**
+     * A diffusion model's samples under a steering: {@code perClass} conditional images of every
+     * class, from fixed seeds (so every call with the same size judges the same labels and seeds).
+     */
+    public SampleEvaluator.Outcome quality(DiffusionModel m, Steering steering, int perClass) throws Exception {
+        if (m.classifier() == null || m.realFeatures() == null) {
+            throw new IllegalStateException("model " + m.name() + " has no classifier or feature statistics to score samples");
+        }
+        return new SampleEvaluator(m.scheduler(), m.workload(), m.classifier(), m.realFeatures()).evaluate(steering, perClass, SEED, Duration.ofMinutes(10));
+    }
+
+    private AtomicReference<Double> sampleGauge(String model, String profile, String arm, String measure) {
+        return accuracy.computeIfAbsent(List.of(model, profile, arm, "sample", measure), k -> {
+            AtomicReference<Double> value = new AtomicReference<>(Double.NaN);
+            Gauge.builder("headgate.canary.sample.quality", value, v -> v.get())
+                    .description("Quality of a diffusion model's canary samples: class accuracy, confidence, Frechet distance")
+                    .tag("model", model).tag("profile", profile).tag("arm", arm).tag("measure", measure).register(registry);
+            return value;
+        });
     }
 
     private void run(LmModel m, Steering s, String arm) {

@@ -3,6 +3,13 @@ package io.headgate.api;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.headgate.api.v1.Ack;
+import io.headgate.api.v1.ArmComparison;
+import io.headgate.api.v1.CompareExperimentRequest;
+import io.headgate.api.v1.CompareExperimentResponse;
+import io.headgate.api.v1.ExperimentSpec;
+import io.headgate.api.v1.Experiments;
+import io.headgate.api.v1.HeadGain;
+import io.headgate.api.v1.PutExperimentRequest;
 import io.headgate.api.v1.Diffusion;
 import io.headgate.api.v1.DiffusionEvent;
 import io.headgate.api.v1.DiffusionFinished;
@@ -22,6 +29,7 @@ import io.headgate.server.ModelHost;
 import io.headgate.testing.GrpcStream;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.grpc.GrpcClientUtils;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.smallrye.mutiny.operators.multi.processors.UnicastProcessor;
 import io.smallrye.mutiny.subscription.Cancellable;
@@ -56,8 +64,14 @@ class DiffusionApiTest {
     Generator generator;
     @GrpcClient("headgate")
     Profiles profiles;
+    @GrpcClient("headgate")
+    Experiments experiments;
     @Inject
     ModelHost host;
+    @Inject
+    io.headgate.server.Canaries canaries;
+    @TestHTTPResource("/q/metrics")
+    java.net.URI metricsUri;
 
     final class Call {
         final UnicastProcessor<DiffusionRequest> requests = UnicastProcessor.create();
@@ -237,6 +251,45 @@ class DiffusionApiTest {
         Status status = new Call(bad.start()).status();
         assertThat(status.getCode()).isEqualTo(bad.code());
         assertThat(status.getDescription()).startsWith(bad.field() + ": ");
+    }
+
+    @Test
+    void compareScoresDiffusionArmsOnPairedSamplesAndCanariesReportSampleQuality() throws Exception {
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        Metadata headers = new Metadata();
+        headers.put(AdminAuth.AUTHORIZATION, "Bearer test-admin-token");
+        Profiles admin = GrpcClientUtils.attachHeaders(profiles, headers);
+        Experiments experimentsAdmin = GrpcClientUtils.attachHeaders(experiments, headers);
+        String broken = "ablate-" + suffix; // every head of every layer gated off
+        admin.put(PutProfileRequest.newBuilder().setModel(MODEL).setName(broken).setSpec(ProfileSpec.newBuilder()
+                .addGains(HeadGain.newBuilder().setLayer(-1).setHead(-1).setGain(0)))
+                .build()).await().atMost(Duration.ofSeconds(10));
+        String name = "ab-" + suffix;
+        experimentsAdmin.put(PutExperimentRequest.newBuilder().setModel(MODEL).setName(name).setSpec(ExperimentSpec.newBuilder()
+                .addArms(io.headgate.api.v1.Arm.newBuilder().setName("control").setProfile("identity").setWeight(1))
+                .addArms(io.headgate.api.v1.Arm.newBuilder().setName("ablated").setProfile(broken).setWeight(1))).build())
+                .await().atMost(Duration.ofSeconds(10));
+
+        // a stream started under the experiment runs under its arm's profile
+        var started = new Call(DiffusionStart.newBuilder().setLabel(4).setSteps(3).setExperiment(name).setRoutingKey("user-1")).rest();
+        assertThat(started.getFirst().getStarted().getArm()).isIn("control", "ablated");
+
+        CompareExperimentResponse compare = experimentsAdmin.compare(CompareExperimentRequest.newBuilder().setModel(MODEL).setName(name)
+                .setPerGroup(3).build()).await().atMost(Duration.ofMinutes(2));
+        assertThat(compare.getTest()).contains("McNemar");
+        ArmComparison control = compare.getArms(0), ablated = compare.getArms(1);
+        assertThat(control.getCanaryExamples()).as("3 samples of each of 10 classes").isEqualTo(30);
+        assertThat(control.getCanaryAccuracy()).isGreaterThanOrEqualTo(0.9);
+        assertThat(control.getCanaryConfidence()).isGreaterThan(0.9);
+        assertThat(ablated.getCanaryAccuracy()).as("the ablated arm").isLessThan(control.getCanaryAccuracy());
+        assertThat(ablated.getCanaryFrechetDistance()).isGreaterThan(control.getCanaryFrechetDistance());
+        assertThat(ablated.getOnlyFirstCorrect()).isGreaterThan(ablated.getOnlyThisCorrect());
+        assertThat(ablated.getPValue()).isLessThan(0.05);
+
+        canaries.runNow();
+        String metrics = MetricsAndHealthTest.get(metricsUri);
+        assertThat(metrics).contains("headgate_canary_sample_quality{arm=\"none\",measure=\"accuracy\",model=\"digits-dit\",profile=\"identity\"}")
+                .contains("headgate_canary_sample_quality{arm=\"ablated\",measure=\"frechet_distance\",model=\"digits-dit\",profile=\"" + broken + "\"}");
     }
 
     @Test

@@ -80,7 +80,7 @@ public final class PerturbationGuidanceExperiment {
 
         List<Row> cond = new ArrayList<>();
         cond.add(measure("no guidance", conditional, Setting.guided(dims, Guidance.NONE, identity)));
-        for (double w : CFG_SCALES) cond.add(measure(String.format(Locale.ROOT, "CFG w = %g", w), conditional, Setting.guided(dims, new Guidance(w, 0, 0), identity)));
+        for (double w : CFG_SCALES) cond.add(measure("CFG w = " + num(w), conditional, Setting.guided(dims, new Guidance(w, 0, 0), identity)));
         table("Conditional generation (N/10 of each digit)", cond, true);
 
         List<Row> layers = new ArrayList<>();
@@ -88,7 +88,7 @@ public final class PerturbationGuidanceExperiment {
         layers.add(none);
         for (double s : PAG_SCALES) {
             for (int l = 0; l < dims.layers(); l++) {
-                layers.add(measure(String.format(Locale.ROOT, "PAG layer %d, s = %g", l, s), unconditional,
+                layers.add(measure("PAG layer " + l + ", s = " + num(s), unconditional,
                         Setting.guided(dims, new Guidance(1, s, 0), layerMix(l, 1f))));
             }
         }
@@ -99,7 +99,7 @@ public final class PerturbationGuidanceExperiment {
         for (int layer : softLayers) {
             for (double s : SOFT_SCALES) {
                 for (float u : MIXES) {
-                    soft.add(measure(String.format(Locale.ROOT, "SoftPAG layer %d, s = %g, u = %g", layer, s, u), unconditional,
+                    soft.add(measure("SoftPAG layer " + layer + ", s = " + num(s) + ", u = " + num(u), unconditional,
                             Setting.guided(dims, new Guidance(1, s, 0), layerMix(layer, u))));
                 }
             }
@@ -145,6 +145,11 @@ public final class PerturbationGuidanceExperiment {
                     : "| " + r.name() + " | " + cell(r.confidence()) + " | " + cell(r.fd()) + " | " + range + " |");
         }
         line("");
+    }
+
+    /** 0.25, 2, 1.5: no trailing zeros. */
+    static String num(double v) {
+        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 
     static String cell(double[] values) {
