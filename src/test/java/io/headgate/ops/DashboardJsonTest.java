@@ -27,7 +27,9 @@ class DashboardJsonTest {
             "headgate_time_to_first_token_seconds", "headgate_inter_token_latency_seconds", "headgate_e2e_request_latency_seconds",
             "headgate_request_queue_time_seconds", "headgate_step_duration_seconds", "headgate_batch_rows",
             "headgate_generated_tokens_total", "headgate_steering_changes_total", "headgate_intervention_kl",
-            "headgate_intervention_top1_changed_total", "headgate_active_streams", "headgate_waiting_streams", "headgate_canary_accuracy");
+            "headgate_intervention_top1_changed_total", "headgate_active_streams", "headgate_waiting_streams", "headgate_canary_accuracy",
+            "headgate_time_to_first_step_seconds", "headgate_inter_step_latency_seconds", "headgate_images_total",
+            "headgate_canary_sample_quality");
     private static final Pattern METRIC = Pattern.compile("\\b(headgate_[a-z0-9_]+)");
 
     @Test
@@ -125,6 +127,11 @@ class DashboardJsonTest {
                 .anyMatch(p -> p.path("targets").toString().contains("headgate_canary_accuracy")
                         && p.path("targets").toString().contains("{{profile}}") && p.path("targets").toString().contains("{{arm}}"));
 
+        // The diffusion row: step latency, images, and sample quality per profile and arm.
+        for (String metric : List.of("headgate_inter_step_latency_seconds", "headgate_images_total", "measure=\"accuracy\"",
+                "measure=\"frechet_distance\"")) {
+            assertThat(d.queries()).as("a diffusion panel on " + metric).anyMatch(q -> q.expr().contains(metric));
+        }
         // The A/B row: panels comparing arms side by side.
         List<JsonNode> abPanels = new ArrayList<>();
         boolean inAb = false;

@@ -14,9 +14,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -47,16 +45,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Every query of the Grafana dashboard returns data from a real Prometheus scraping the gateway
  * under load: no panel on a metric, label or variable that does not exist. Prometheus is Debian's
  * {@code prometheus} package ({@code .ci/run} installs it); without {@code /usr/bin/prometheus} the
- * test is skipped. The gateway runs canaries every 2 s and shadows every stream, so the canary and
+ * test fails. The gateway runs canaries every 2 s and shadows every stream, so the canary and
  * intervention metrics exist.
  */
 @QuarkusTest
 @TestProfile(DashboardQueriesTest.CanariesAndShadows.class)
-@EnabledIf(value = "prometheusInstalled", disabledReason = "Prometheus is not installed (/usr/bin/prometheus; apt-get install prometheus): dashboard queries not checked")
 class DashboardQueriesTest {
 
     static final Path PROMETHEUS = Path.of("/usr/bin/prometheus");
-    static final String MODEL = "parens-lm";
+    static final String MODEL = "parens-lm", DIFFUSION = "digits-dit";
+    /** Series only a diffusion model has: their panels are checked with a diffusion model chosen. */
+    static final List<String> DIFFUSION_METRICS = List.of("_step_", "headgate_images_total", "headgate_canary_sample_quality");
     static final Duration DEADLINE = Duration.ofSeconds(120);
 
     public static class CanariesAndShadows implements QuarkusTestProfile {
@@ -72,6 +71,8 @@ class DashboardQueriesTest {
 
     @GrpcClient("headgate")
     Generator generator;
+    @GrpcClient("headgate")
+    io.headgate.api.v1.Diffusion diffusion;
 
     @Inject
     ModelHost host;
@@ -84,7 +85,7 @@ class DashboardQueriesTest {
 
     @Test
     void everyPanelQueryAndVariableReturnsDataFromPrometheus(@TempDir Path tmp) throws Exception {
-        Assumptions.assumeTrue(prometheusInstalled(), "Prometheus is not installed");
+        assertThat(prometheusInstalled()).as("Prometheus at %s (Debian's prometheus package; .ci/run installs it)", PROMETHEUS).isTrue();
         assertThat(host.awaitLoaded(120, TimeUnit.SECONDS)).as("models loaded").isTrue();
         int port = freePort();
         Path config = tmp.resolve("prometheus.yml");
@@ -123,10 +124,14 @@ class DashboardQueriesTest {
                     "__interval", "15s", "__range", "5m");
             Map<String, String> chosen = Map.of("model", MODEL, "profile", "pag-l1", "arm", "none", "__rate_interval", "30s",
                     "__interval", "15s", "__range", "5m");
+            Map<String, String> chosenDiffusion = Map.of("model", DIFFUSION, "profile", "pag-l0", "arm", "none", "__rate_interval", "30s",
+                    "__interval", "15s", "__range", "5m");
             Map<String, String> checks = new LinkedHashMap<>();
             for (Dashboard.Query q : dashboard.queries()) {
                 checks.put(q + "  [All]", Dashboard.substitute(q.expr(), all));
-                checks.put(q + "  [model=" + MODEL + ", profile=pag-l1, arm=none]", Dashboard.substitute(q.expr(), chosen));
+                boolean diffusion = DIFFUSION_METRICS.stream().anyMatch(q.expr()::contains);
+                checks.put(q + (diffusion ? "  [model=" + DIFFUSION + ", profile=pag-l0, arm=none]" : "  [model=" + MODEL + ", profile=pag-l1, arm=none]"),
+                        Dashboard.substitute(q.expr(), diffusion ? chosenDiffusion : chosen));
             }
             for (String v : List.of("model", "profile", "arm")) {
                 checks.put("variable $" + v, Dashboard.substitute(Dashboard.variableQuery(dashboard.variable(v)), all));
@@ -152,7 +157,7 @@ class DashboardQueriesTest {
             assertThat(report).as("queries without data after %d s and %d rounds of traffic (of %d checks)",
                     DEADLINE.toSeconds(), rounds.get(), checks.size()).isEmpty();
             assertThat(variableValues(api, Dashboard.substitute(Dashboard.variableQuery(dashboard.variable("profile")), all), "profile"))
-                    .contains("identity", "pag-l1", "ablate-l3");
+                    .contains("identity", "pag-l1", "ablate-l3", "pag-l0");
             assertThat(variableValues(api, Dashboard.substitute(Dashboard.variableQuery(dashboard.variable("arm")), all), "arm")).contains("none");
             stop.set(true);
             traffic.get(60, TimeUnit.SECONDS);
@@ -167,9 +172,17 @@ class DashboardQueriesTest {
 
     /**
      * One round: concurrent streams under identity, pag-l1 and ablate-l3 (all shadowed, by the
-     * profile's shadow fraction of 1), and one switched to pag-l1 mid-stream with a re-prefill.
+     * profile's shadow fraction of 1), one switched to pag-l1 mid-stream with a re-prefill, and two
+     * images of the diffusion model (identity and pag-l0).
      */
     private void traffic() throws InterruptedException {
+        List<io.smallrye.mutiny.Uni<List<io.headgate.api.v1.DiffusionEvent>>> images = new ArrayList<>();
+        for (String profile : List.of("identity", "pag-l0")) {
+            var start = io.headgate.api.v1.DiffusionStart.newBuilder().setModel(DIFFUSION).setUnconditional(true).setSteps(8)
+                    .setSteering(steering(profile));
+            images.add(diffusion.generate(io.smallrye.mutiny.Multi.createFrom().item(io.headgate.api.v1.DiffusionRequest.newBuilder()
+                    .setStart(start).build())).collect().asList());
+        }
         List<GrpcStream> streams = new ArrayList<>();
         for (String profile : List.of("identity", "pag-l1", "ablate-l3")) {
             streams.add(GrpcStream.start(generator, start("{(<[()]([{=").setSteering(steering(profile)).setShadow(true)
@@ -184,6 +197,7 @@ class DashboardQueriesTest {
             s.rest();
             s.halfClose();
         }
+        for (var image : images) image.await().atMost(Duration.ofSeconds(30));
     }
 
     private static Start.Builder start(String prompt) {
