@@ -183,7 +183,7 @@ public final class BenchmarkSuite {
     /** The gateway's decode-step histogram: [sum of seconds, count]. */
     static double[] decodeStepSumCount(GatewayProcess gw, String model) throws Exception {
         double sum = 0, count = 0;
-        String labels = "{model=\"" + model + "\",phase=\"decode\"}";
+        String labels = "{kind=\"causal-lm\",model=\"" + model + "\",phase=\"decode\"}";
         for (String line : gw.get("/q/metrics").split("\n")) {
             if (line.startsWith("headgate_step_duration_seconds_sum" + labels)) sum = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             if (line.startsWith("headgate_step_duration_seconds_count" + labels)) count = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
