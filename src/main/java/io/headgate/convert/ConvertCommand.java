@@ -12,12 +12,15 @@ public final class ConvertCommand {
     private static final String USAGE = """
             usage: convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--analysis] [--max-length N]
               CHECKPOINT_DIR  config.json + model.safetensors (or sharded, with model.safetensors.index.json)
-                              of a llama, mistral or qwen2 model; fp32, fp16 or bf16 weights
+                              of a llama, mistral or qwen2 model, or a patch_llama forecaster;
+                              fp32, fp16 or bf16 weights
               OUT_DIR         the bundle to write (must not exist): headgate.json, model.onnx(.data), tokenizer.json
               --plain         no head controls (the reference graph for parity checks and benchmarks)
               --all-logits    logits at every position instead of the last one
               --analysis      also output each head's and each MLP's output, the embedding and the
-                              final residual at the last position (head discovery)
+                              final residual at the last position (head discovery); for a
+                              forecaster, each head's relative output norm
+              (--all-logits and --max-length apply to language models only)
               --max-length N  positions per KV-cache slot (default: max_position_embeddings, at most 2048)""";
 
     public static void main(String[] args) {
