@@ -27,9 +27,10 @@ The model (model_type `patch_llama`) is a decoder-only transformer over patches 
     forecast = loc + scale * q
 
 Training: each position predicts the 64 values after its patch (pinball loss over 9 levels, in
-normalised units; 8 of the 32 positions per step, the last always), windows drawn from the training part of every series (the held-out tail is never
-read), series chosen with probability proportional to sqrt(length), some contexts shortened and some
-values hidden to teach the mask. AdamW, cosine schedule, one thread.
+normalised units; 8 of the 32 positions per step, the last always); windows are drawn from the
+training part of every series (the held-out tail is never read), series with probability
+proportional to sqrt(length); some contexts are shortened and some values hidden to teach the mask.
+AdamW, cosine schedule, one thread.
 """
 import argparse
 import json
@@ -486,9 +487,39 @@ def controls_for(cfg, settings, names):
     return gain, bias, mix
 
 
+def digits10(x):
+    """Nested lists of floats to 10 significant digits (the tests compare to 1e-4 and 1e-6)."""
+    return [digits10(v) for v in x] if isinstance(x, list) else float("%.10g" % x)
+
+
+def head_norm_ratios(model, values, observed, gain, bias, mix):
+    """[B, L, H]: per head ||W_O^h z_h|| / ||x|| (z_h the head's output after the controls, x the residual
+    entering the layer), per patch, averaged over the patches holding an observed value."""
+    cfg = model.cfg
+    B, C = values.shape
+    H, Dh = cfg.num_attention_heads, cfg.head_dim
+    taps = {}
+    hooks = []
+    for l, layer in enumerate(model.model.layers):
+        hooks.append(layer.register_forward_pre_hook(lambda m, a, l=l: taps.__setitem__(("x", l), a[0])))
+        hooks.append(layer.self_attn.o_proj.register_forward_pre_hook(lambda m, a, l=l: taps.__setitem__(("z", l), a[0])))
+    model(values, observed, gain, bias, mix)
+    for h in hooks:
+        h.remove()
+    weight = observed.view(B, -1, cfg.patch_length).amax(-1)  # [B, N]: 1 where the patch has an observed value
+    out = []
+    for l, layer in enumerate(model.model.layers):
+        z = taps[("z", l)].view(B, -1, H, Dh)
+        wo = layer.self_attn.o_proj.weight.view(-1, H, Dh)  # [D, H, Dh]
+        contribution = torch.einsum("bnhd,ehd->bnhe", z, wo).norm(dim=-1)  # [B, N, H]
+        ratio = contribution / taps[("x", l)].norm(dim=-1, keepdim=True)
+        out.append((ratio * weight.unsqueeze(-1)).sum(1) / weight.sum(1, keepdim=True))
+    return torch.stack(out, dim=1)
+
+
 def reference(model, heldout, cfg):
-    """Quantiles (float64, normalised units) for fixed real inputs under identity and each control
-    setting, plus the preprocessing the Java side must reproduce."""
+    """Quantiles (float64, normalised units) and relative head output norms for fixed real inputs under
+    identity and each control setting, plus the preprocessing the Java side must reproduce."""
     by_name = {s["name"]: as_array(s["values"]) for s in heldout["series"]}
     gold = by_name["gold"]
     inputs = {
@@ -508,7 +539,7 @@ def reference(model, heldout, cfg):
         v, o, loc, scale = context_window(ctx, cfg)
         windows[name] = (v, o)
         out_inputs.append({"name": name, "context": [None if not math.isfinite(x) else float(x) for x in ctx],
-                           "loc": loc, "scale": scale, "past_values": v.tolist(), "past_observed": o.tolist()})
+                           "loc": loc, "scale": scale, "past_values": digits10(v.tolist()), "past_observed": o.tolist()})
     names = list(inputs)
     # every input under every setting, as one batch: row r = (input r // S, setting r % S)
     rows = [(n, s) for n in names for s in setting_names]
@@ -517,14 +548,15 @@ def reference(model, heldout, cfg):
     gain, bias, mix = controls_for(cfg, settings, [s for _, s in rows])
     with torch.no_grad():
         q = ref(values, observed, gain, bias, mix)
+        ratios = head_norm_ratios(ref, values, observed, gain, bias, mix)
     for r, (n, s) in enumerate(rows):
-        cases.append({"input": n, "setting": s, "normalized": q[r].tolist()})
+        cases.append({"input": n, "setting": s, "normalized": digits10(q[r].tolist()), "head_norm_ratio": digits10(ratios[r].tolist())})
     model.float()
     return {
         "model": "series-tsfm",
         "quantiles": cfg.quantiles,
         "horizon": cfg.horizon_length,
-        "settings": {k: {c: t.tolist() for c, t in v.items()} for k, v in settings.items()},
+        "settings": {k: {c: digits10(t.tolist()) for c, t in v.items()} for k, v in settings.items()},
         "inputs": out_inputs,
         "cases": cases,
     }

@@ -16,7 +16,7 @@ import java.util.Map;
  * Reference outputs of the PyTorch forecaster (training/train_series_tsfm.py, float64): real
  * contexts with the preprocessing they get (loc, scale, the normalised window and its observed
  * flags) and, for every context under identity and every control setting, the normalised quantiles
- * [horizon][levels].
+ * [horizon][levels] and each head's relative output norm [layers][heads].
  */
 public record ForecastReference(List<Double> levels, int horizon, Map<String, JsonNode> settings, Map<String, Input> inputs,
                                 List<Case> cases) {
@@ -24,7 +24,8 @@ public record ForecastReference(List<Double> levels, int horizon, Map<String, Js
     public record Input(String name, double[] context, double loc, double scale, double[] pastValues, double[] pastObserved) {
     }
 
-    public record Case(String input, String setting, double[][] normalized) {
+    /** normalized [horizon][levels]; headNormRatio [layers][heads], the analysis output. */
+    public record Case(String input, String setting, double[][] normalized, double[][] headNormRatio) {
         @Override
         public String toString() {
             return input + "/" + setting;
@@ -61,6 +62,12 @@ public record ForecastReference(List<Double> levels, int horizon, Map<String, Js
         return out;
     }
 
+    private static double[][] matrix(JsonNode rows) {
+        double[][] out = new double[rows.size()][];
+        for (int i = 0; i < out.length; i++) out[i] = doubles(rows.get(i));
+        return out;
+    }
+
     public static ForecastReference read(Path file) throws IOException {
         JsonNode root = new ObjectMapper().readTree(file.toFile());
         List<Double> levels = new ArrayList<>();
@@ -77,7 +84,7 @@ public record ForecastReference(List<Double> levels, int horizon, Map<String, Js
             JsonNode q = c.get("normalized");
             double[][] normalized = new double[q.size()][];
             for (int t = 0; t < normalized.length; t++) normalized[t] = doubles(q.get(t));
-            cases.add(new Case(c.get("input").asText(), c.get("setting").asText(), normalized));
+            cases.add(new Case(c.get("input").asText(), c.get("setting").asText(), normalized, matrix(c.get("head_norm_ratio"))));
         }
         return new ForecastReference(levels, root.get("horizon").asInt(), settings, inputs, cases);
     }

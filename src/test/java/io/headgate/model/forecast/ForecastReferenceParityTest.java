@@ -95,6 +95,37 @@ class ForecastReferenceParityTest {
         System.out.printf("forecast parity: %d rows, max |Δ| %.2e (normalised units)%n", cases.size(), worstNormalized);
     }
 
+    @Test
+    void headNormRatiosOfTheAnalysisGraphMatchTheReference() throws Exception {
+        try (ForecastGraph analysis = SeriesTsfm.graph(CheckpointConverter.Options.ANALYSIS)) {
+            var d = analysis.manifest().dimensions();
+            List<ForecastReference.Case> cases = ref.cases();
+            ControlBatch controls = new ControlBatch(d, cases.size());
+            List<double[]> contexts = new ArrayList<>();
+            for (int r = 0; r < cases.size(); r++) {
+                controls.set(r, ref.controls(cases.get(r).setting(), d));
+                contexts.add(ref.inputs().get(cases.get(r).input()).context());
+            }
+            QuantileForecast forecast = analysis.forward(contexts, controls);
+            FloatBuffer ratios = analysis.headNormRatio();
+            double worst = 0;
+            boolean sawRemovedHead = false;
+            for (int r = 0; r < cases.size(); r++) {
+                for (int l = 0; l < d.layers(); l++) {
+                    for (int h = 0; h < d.heads(); h++) {
+                        double expected = cases.get(r).headNormRatio()[l][h];
+                        worst = Math.max(worst, Math.abs(ratios.get((r * d.layers() + l) * d.heads() + h) - expected));
+                        sawRemovedHead |= expected == 0;
+                    }
+                }
+            }
+            assertTrue(worst <= TOLERANCE, "head_norm_ratio: max |Δ| " + worst + " > " + TOLERANCE);
+            assertTrue(sawRemovedHead, "no setting removes a head");
+            // the analysis outputs ride along: the quantiles are the steerable graph's
+            assertEquals(graph.forward(contexts, controls).values()[0], forecast.values()[0], 1e-6 * forecast.windows().getFirst().scale());
+        }
+    }
+
     static FloatBuffer floats(int n) {
         return ByteBuffer.allocateDirect(4 * n).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
