@@ -74,10 +74,13 @@ public final class ConvertCommand {
             long t0 = System.nanoTime();
             var manifest = new CheckpointConverter(msg -> System.err.println("convert: " + msg))
                     .convert(checkpoint, out, new CheckpointConverter.Options(controls, allLogits, maxLength, false, analysis));
-            System.err.printf("convert: %s %s, %d layers x %d heads (%d kv), max length %d, in %.1f s%n",
-                    manifest.name(), manifest.source().modelType(), manifest.dimensions().layers(),
-                    manifest.dimensions().heads(), manifest.dimensions().kvHeads(), manifest.maxLength(),
-                    (System.nanoTime() - t0) / 1e9);
+            var d = manifest.dimensions();
+            String shape = manifest.forecast() != null
+                    ? String.format("context %d values in patches of %d, horizon %d, %d quantile levels", manifest.forecast().contextLength(),
+                    manifest.forecast().patch(), manifest.forecast().horizon(), manifest.forecast().quantiles().size())
+                    : "max length " + manifest.maxLength();
+            System.err.printf("convert: %s %s, %d layers x %d heads (%d kv), %s, in %.1f s%n",
+                    manifest.name(), manifest.source().modelType(), d.layers(), d.heads(), d.kvHeads(), shape, (System.nanoTime() - t0) / 1e9);
             return 0;
         } catch (CheckpointException e) {
             System.err.println("convert: refused: " + e.getMessage());
