@@ -5,9 +5,12 @@ import io.headgate.effect.forecast.HeldOutSet;
 import io.headgate.effect.forecast.HeldOutWindow;
 import io.headgate.model.ControlBatch;
 import io.headgate.model.ControlRow;
+import io.headgate.model.forecast.ContextWindow;
 import io.headgate.model.forecast.ForecastGraph;
 import io.headgate.testing.SeriesTsfm;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,7 +26,7 @@ import java.util.Locale;
  */
 public final class PatchAttentionComparison {
 
-    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+    private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
 
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 200;
@@ -87,7 +90,7 @@ public final class PatchAttentionComparison {
         return new double[][]{{ms[0][rounds / 2], ms[0][rounds * 9 / 10]}, {ms[1][rounds / 2], ms[1][rounds * 9 / 10]}};
     }
 
-    private static List<io.headgate.model.forecast.ContextWindow> windowsOf(ForecastGraph g, List<double[]> contexts) {
-        return contexts.stream().map(c -> io.headgate.model.forecast.ContextWindow.of(c, g.spec())).toList();
+    private static List<ContextWindow> windowsOf(ForecastGraph g, List<double[]> contexts) {
+        return contexts.stream().map(c -> ContextWindow.of(c, g.spec())).toList();
     }
 }

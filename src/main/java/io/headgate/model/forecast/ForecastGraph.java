@@ -5,6 +5,7 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
 import io.headgate.model.BundleManifest;
 import io.headgate.model.ControlBatch;
 import io.headgate.model.TensorViews;
@@ -15,6 +16,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -66,7 +68,33 @@ public final class ForecastGraph implements AutoCloseable {
             if (config.intraOpThreads() > 0) options.setIntraOpNumThreads(config.intraOpThreads());
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             OrtSession session = OrtEnvironment.getEnvironment().createSession(bundle.resolve(manifest.graph()).toString(), options);
+            try {
+                checkSignature(bundle, manifest, session);
+            } catch (RuntimeException | OrtException e) {
+                session.close();
+                throw e;
+            }
             return new ForecastGraph(manifest, session);
+        }
+    }
+
+    /** The graph takes and gives what the manifest says, with the shapes this class feeds. */
+    private static void checkSignature(Path bundle, BundleManifest manifest, OrtSession session) throws OrtException {
+        BundleManifest.Forecast f = manifest.forecast();
+        List<String> inputs = new ArrayList<>(List.of(f.valuesInput(), f.observedInput()));
+        inputs.addAll(manifest.controls());
+        for (String name : inputs) {
+            if (!session.getInputNames().contains(name)) {
+                throw new IllegalArgumentException("bundle " + bundle + ": the graph has no input '" + name + "' that headgate.json names");
+            }
+        }
+        if (!session.getOutputNames().contains(f.quantilesOutput())) {
+            throw new IllegalArgumentException("bundle " + bundle + ": the graph has no output '" + f.quantilesOutput() + "' that headgate.json names");
+        }
+        long[] shape = ((TensorInfo) session.getOutputInfo().get(f.quantilesOutput()).getInfo()).getShape();
+        if (shape.length != 3 || shape[1] != f.horizon() || shape[2] != f.quantiles().size()) {
+            throw new IllegalArgumentException("bundle " + bundle + ": output '" + f.quantilesOutput() + "' has shape " + Arrays.toString(shape)
+                    + ", headgate.json says [batch, " + f.horizon() + ", " + f.quantiles().size() + "]");
         }
     }
 

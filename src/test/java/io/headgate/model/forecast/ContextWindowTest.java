@@ -1,6 +1,7 @@
 package io.headgate.model.forecast;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.headgate.model.BundleManifest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,8 +79,8 @@ class ContextWindowTest {
         assertEquals(1, back.forecast().medianIndex());
         // a manifest written before the input names and normalisation were recorded
         var json = new ObjectMapper();
-        var tree = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(dir.resolve(BundleManifest.FILE).toFile());
-        var forecast = (com.fasterxml.jackson.databind.node.ObjectNode) tree.get("forecast");
+        ObjectNode tree = (ObjectNode) json.readTree(dir.resolve(BundleManifest.FILE).toFile());
+        ObjectNode forecast = (ObjectNode) tree.get("forecast");
         forecast.remove(List.of("valuesInput", "observedInput", "quantilesOutput", "normalization", "minScaleRatio"));
         Files.writeString(dir.resolve(BundleManifest.FILE), json.writeValueAsString(tree));
         BundleManifest old = BundleManifest.read(dir);

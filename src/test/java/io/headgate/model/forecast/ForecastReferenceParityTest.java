@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -45,7 +46,7 @@ class ForecastReferenceParityTest {
         int C = graph.spec().contextLength();
         assertTrue(ref.inputs().values().stream().anyMatch(i -> i.context().length > C), "no input longer than the context");
         assertTrue(ref.inputs().values().stream().anyMatch(i -> i.context().length < C), "no input shorter than the context");
-        assertTrue(ref.inputs().values().stream().anyMatch(i -> java.util.Arrays.stream(i.context()).anyMatch(Double::isNaN)), "no input with missing values");
+        assertTrue(ref.inputs().values().stream().anyMatch(i -> Arrays.stream(i.context()).anyMatch(Double::isNaN)), "no input with missing values");
         for (ForecastReference.Input in : ref.inputs().values()) {
             ContextWindow w = ContextWindow.of(in.context(), graph.spec());
             assertEquals(in.loc(), w.loc(), 1e-12 * Math.max(1, Math.abs(in.loc())), in.name() + " loc");

@@ -8,14 +8,20 @@ import io.headgate.testing.SeriesTsfm;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * Rows of a forecast batch are independent: identity controls reproduce the converter's plain graph
@@ -57,7 +63,7 @@ class ForecastRowsTest {
     void everyRowOfAShuffledBatchEqualsItsSeriesAloneBitForBit() throws Exception {
         var d = steerable.manifest().dimensions();
         List<ForecastReference.Case> cases = new ArrayList<>(ref.cases());
-        Collections.shuffle(cases, new java.util.Random(3));
+        Collections.shuffle(cases, new Random(3));
         ControlBatch batch = new ControlBatch(d, cases.size());
         List<ContextWindow> windows = new ArrayList<>();
         for (int r = 0; r < cases.size(); r++) {
@@ -77,6 +83,17 @@ class ForecastRowsTest {
         }
         // and the controls do reach the rows: a setting changes the forecast of its input
         assertNotEquals(batched[0], batched[perRow], "two different rows gave the same first value");
+    }
+
+    @Test
+    void aBundleWhoseManifestDisagreesWithItsGraphIsRefused(@TempDir Path dir) throws Exception {
+        Path bundle = SeriesTsfm.bundle(CheckpointConverter.Options.STEERABLE);
+        for (String name : List.of("headgate.json", "model.onnx", "model.onnx.data")) Files.copy(bundle.resolve(name), dir.resolve(name));
+        Path manifest = dir.resolve("headgate.json");
+        Files.writeString(manifest, Files.readString(manifest).replace("\"horizon\" : 64", "\"horizon\" : 48"));
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> ForecastGraph.load(dir, ForecastGraph.SessionConfig.DEFAULT));
+        assertThat(e.getMessage()).contains("quantiles").contains("48");
     }
 
     static float[] copy(FloatBuffer b) {
