@@ -1,5 +1,7 @@
 package io.headgate.convert;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.headgate.model.forecast.ForecastContract;
 import io.headgate.model.lm.CausalLmContract;
 import io.headgate.model.BundleManifest;
 import io.headgate.model.GraphContract;
@@ -37,7 +39,7 @@ import static io.headgate.model.lm.CausalLmContract.presentValue;
 public final class CheckpointConverter {
 
     /** Bumped whenever the emitted graph changes, so cached bundles are rebuilt. */
-    public static final String VERSION = "4";
+    public static final String VERSION = "5";
     public static final String GRAPH_FILE = "model.onnx";
     public static final String DATA_FILE = "model.onnx.data";
     public static final String TOKENIZER_FILE = "tokenizer.json";
@@ -113,6 +115,10 @@ public final class CheckpointConverter {
 
     BundleManifest convert(Path checkpoint, Path out, Options options, String knownHash) throws IOException {
         progress.accept("reading " + checkpoint.resolve("config.json"));
+        JsonNode json = ConfigFields.read(checkpoint.resolve("config.json"));
+        if (PatchLlamaConfig.MODEL_TYPE.equals(ConfigFields.text(json, "model_type", null))) {
+            return convertForecaster(checkpoint, out, options, knownHash, PatchLlamaConfig.parse(json), SteerablePatchGraph.AttentionKind.PLAIN);
+        }
         LlamaConfig config = LlamaConfig.read(checkpoint.resolve("config.json"));
         if (config.headDim() % 16 != 0) {
             throw new CheckpointException("config.json field 'head_dim' is " + config.headDim()
@@ -122,32 +128,83 @@ public final class CheckpointConverter {
                 : Math.min(config.maxPositionEmbeddings(), DEFAULT_MAX_LENGTH_CAP);
         try (CheckpointWeights weights = new CheckpointWeights(checkpoint)) {
             weights.require(SteerableLlamaGraph.expectedTensors(config));
-            Path tokenizer = checkpoint.resolve(TOKENIZER_FILE);
-            boolean hasTokenizer = Files.isRegularFile(tokenizer);
+            boolean hasTokenizer = Files.isRegularFile(checkpoint.resolve(TOKENIZER_FILE));
             String hash = knownHash != null ? knownHash : hash(checkpoint, options);
-            Path parent = out.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            Path partial = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
-            if (partial.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("rwxr-xr-x")); // not the temp dir's 700
-            }
-            try {
-                try (OnnxGraphBuilder builder = new OnnxGraphBuilder(checkpoint.getFileName().toString(), partial.resolve(DATA_FILE))) {
-                    new SteerableLlamaGraph(config, new SteerableLlamaGraph.Options(options.controls(), options.allLogits(), maxLength, options.concatCache(),
-                            options.analysis(), options.float16()),
-                            weights, builder, progress).write();
-                    builder.write(partial.resolve(GRAPH_FILE), VERSION, Map.of("headgate.source.sha256", hash));
-                }
-                if (hasTokenizer) Files.copy(tokenizer, partial.resolve(TOKENIZER_FILE));
-                BundleManifest manifest = manifest(checkpoint, config, options, maxLength, hasTokenizer, hash);
-                manifest.write(partial);
-                moveIntoPlace(partial, out);
-                progress.accept("wrote " + out);
-                return manifest;
-            } finally {
-                deleteRecursively(partial);
-            }
+            return writeBundle(checkpoint, out, hash, builder -> new SteerableLlamaGraph(config,
+                            new SteerableLlamaGraph.Options(options.controls(), options.allLogits(), maxLength, options.concatCache(),
+                                    options.analysis(), options.float16()),
+                            weights, builder, progress).write(),
+                    manifest(checkpoint, config, options, maxLength, hasTokenizer, hash), hasTokenizer);
         }
+    }
+
+    /**
+     * A patch forecaster: the forecast graph, the whole context recomputed per call. {@code attention}
+     * PLAIN is what bundles get (measured faster than GroupQueryAttention on CPU, and any head size works).
+     */
+    BundleManifest convertForecaster(Path checkpoint, Path out, Options options, String knownHash, PatchLlamaConfig config,
+                                     SteerablePatchGraph.AttentionKind attention) throws IOException {
+        if (options.allLogits() || options.concatCache() || options.maxLength() > 0 || options.float16()) {
+            throw new IllegalArgumentException("all-logits, concat-cache, max-length and fp16 apply to language models only; "
+                    + checkpoint + " is a " + PatchLlamaConfig.MODEL_TYPE + " forecaster");
+        }
+        try (CheckpointWeights weights = new CheckpointWeights(checkpoint)) {
+            weights.require(SteerablePatchGraph.expectedTensors(config));
+            String hash = knownHash != null ? knownHash : hash(checkpoint, options);
+            return writeBundle(checkpoint, out, hash, builder -> new SteerablePatchGraph(config,
+                            new SteerablePatchGraph.Options(options.controls(), options.analysis(), attention), weights, builder, progress).write(),
+                    forecastManifest(checkpoint, config, options, hash), false);
+        }
+    }
+
+    private interface GraphWriter {
+        void write(OnnxGraphBuilder builder) throws IOException;
+    }
+
+    /** Builds the bundle in a hidden sibling directory and renames it into place. */
+    private BundleManifest writeBundle(Path checkpoint, Path out, String hash, GraphWriter graph, BundleManifest manifest,
+                                       boolean copyTokenizer) throws IOException {
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path partial = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
+        if (partial.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("rwxr-xr-x")); // not the temp dir's 700
+        }
+        try {
+            try (OnnxGraphBuilder builder = new OnnxGraphBuilder(checkpoint.getFileName().toString(), partial.resolve(DATA_FILE))) {
+                graph.write(builder);
+                builder.write(partial.resolve(GRAPH_FILE), VERSION, Map.of("headgate.source.sha256", hash));
+            }
+            if (copyTokenizer) Files.copy(checkpoint.resolve(TOKENIZER_FILE), partial.resolve(TOKENIZER_FILE));
+            manifest.write(partial);
+            moveIntoPlace(partial, out);
+            progress.accept("wrote " + out);
+            return manifest;
+        } finally {
+            deleteRecursively(partial);
+        }
+    }
+
+    private static BundleManifest forecastManifest(Path checkpoint, PatchLlamaConfig c, Options options, String hash) {
+        return new BundleManifest(
+                BundleManifest.FORMAT,
+                checkpoint.toAbsolutePath().normalize().getFileName().toString(),
+                BundleManifest.FORECAST,
+                GRAPH_FILE,
+                null,
+                new BundleManifest.Dimensions(c.layers(), c.heads(), c.kvHeads(), c.headDim(), c.hiddenSize(), 0),
+                c.patches(),
+                options.controls() ? GraphContract.CONTROLS : List.of(),
+                null,
+                null,
+                null,
+                null,
+                new BundleManifest.Source(checkpoint.toAbsolutePath().normalize().toString(), PatchLlamaConfig.MODEL_TYPE, hash, VERSION),
+                options.analysis() ? ForecastContract.ANALYSIS_OUTPUTS : List.of(),
+                null,
+                new BundleManifest.Forecast(c.patchLength(), c.contextLength(), c.horizonLength(), c.quantiles(),
+                        ForecastContract.PAST_VALUES, ForecastContract.PAST_OBSERVED, ForecastContract.QUANTILES,
+                        ForecastContract.MEAN_STD, c.minScaleRatio()));
     }
 
     private static BundleManifest manifest(Path checkpoint, LlamaConfig c, Options options, int maxLength,

@@ -12,13 +12,16 @@ public final class ConvertCommand {
     private static final String USAGE = """
             usage: convert CHECKPOINT_DIR OUT_DIR [--plain] [--all-logits] [--analysis] [--fp16] [--max-length N]
               CHECKPOINT_DIR  config.json + model.safetensors (or sharded, with model.safetensors.index.json)
-                              of a llama, mistral or qwen2 model; fp32, fp16 or bf16 weights
+                              of a llama, mistral or qwen2 model, or a patch_llama forecaster;
+                              fp32, fp16 or bf16 weights
               OUT_DIR         the bundle to write (must not exist): headgate.json, model.onnx(.data), tokenizer.json
               --plain         no head controls (the reference graph for parity checks and benchmarks)
               --all-logits    logits at every position instead of the last one
               --analysis      also output each head's and each MLP's output, the embedding and the
-                              final residual at the last position (head discovery)
+                              final residual at the last position (head discovery); for a
+                              forecaster, each head's relative output norm
               --fp16          weights, activations and KV cache in fp16 (the graph CUDA runs)
+              (--all-logits, --fp16 and --max-length apply to language models only)
               --max-length N  positions per KV-cache slot (default: max_position_embeddings, at most 2048)""";
 
     public static void main(String[] args) {
@@ -73,10 +76,13 @@ public final class ConvertCommand {
             long t0 = System.nanoTime();
             var manifest = new CheckpointConverter(msg -> System.err.println("convert: " + msg))
                     .convert(checkpoint, out, new CheckpointConverter.Options(controls, allLogits, maxLength, false, analysis, float16));
-            System.err.printf("convert: %s %s, %d layers x %d heads (%d kv), max length %d, in %.1f s%n",
-                    manifest.name(), manifest.source().modelType(), manifest.dimensions().layers(),
-                    manifest.dimensions().heads(), manifest.dimensions().kvHeads(), manifest.maxLength(),
-                    (System.nanoTime() - t0) / 1e9);
+            var d = manifest.dimensions();
+            String shape = manifest.forecast() != null
+                    ? String.format("context %d values in patches of %d, horizon %d, %d quantile levels", manifest.forecast().contextLength(),
+                    manifest.forecast().patch(), manifest.forecast().horizon(), manifest.forecast().quantiles().size())
+                    : "max length " + manifest.maxLength();
+            System.err.printf("convert: %s %s, %d layers x %d heads (%d kv), %s, in %.1f s%n",
+                    manifest.name(), manifest.source().modelType(), d.layers(), d.heads(), d.kvHeads(), shape, (System.nanoTime() - t0) / 1e9);
             return 0;
         } catch (CheckpointException e) {
             System.err.println("convert: refused: " + e.getMessage());

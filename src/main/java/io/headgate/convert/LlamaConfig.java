@@ -87,7 +87,8 @@ public record LlamaConfig(
     public LlamaConfig {
         if (!SUPPORTED_TYPES.contains(modelType)) {
             throw new CheckpointException("config.json field 'model_type' is '" + modelType
-                    + "'; supported: " + String.join(", ", SUPPORTED_TYPES.stream().sorted().toList()));
+                    + "'; supported: " + String.join(", ", SUPPORTED_TYPES.stream().sorted().toList())
+                    + " (language models) and " + PatchLlamaConfig.MODEL_TYPE + " (forecasters)");
         }
         positive("vocab_size", vocabSize);
         positive("hidden_size", hiddenSize);
@@ -193,6 +194,11 @@ public record LlamaConfig(
         if (n.isArray()) n.forEach(x -> out.add(x.asInt()));
         else out.add(n.asInt());
         return out;
+    }
+
+    /** The decoder block shapes the block writer needs. */
+    BlockShape blocks() {
+        return new BlockShape(layers, hiddenSize, intermediateSize, heads, kvHeads, headDim, rmsNormEps, qkvBias, outputBias, mlpBias);
     }
 
     /** Rotary inverse frequencies θ^(−2i/Dh), i < Dh/2, after scaling. */

@@ -29,7 +29,8 @@ import static io.headgate.model.lm.CausalLmContract.presentKey;
 import static io.headgate.model.lm.CausalLmContract.presentValue;
 
 /**
- * Writes a Llama-family decoder as a steerable ONNX graph, layer by layer:
+ * Writes a Llama-family decoder as a steerable ONNX graph, layer by layer ({@link LlamaBlocks} writes
+ * the blocks, this class the token embedding, the cached attention and the logits):
  *
  * <pre>
  *   x = embed[ids]
@@ -67,6 +68,7 @@ final class SteerableLlamaGraph {
     private final CheckpointWeights weights;
     private final OnnxGraphBuilder g;
     private final Consumer<String> progress;
+    private final LlamaBlocks blocks;
     private final Set<String> sharedConstants = new HashSet<>();
     /** Analysis graphs: per layer, the steered head outputs and the MLP output at the last position. */
     private final List<String> headTaps = new ArrayList<>(), mlpTaps = new ArrayList<>();
@@ -79,38 +81,16 @@ final class SteerableLlamaGraph {
         this.weights = weights;
         this.g = builder;
         this.progress = progress;
+        this.blocks = new LlamaBlocks(config.blocks(), weights, builder, compute);
     }
 
     /** The tensors this config needs, with their Hugging Face shapes ([out, in] for linear layers). */
     static LinkedHashMap<String, long[]> expectedTensors(LlamaConfig c) {
         LinkedHashMap<String, long[]> t = new LinkedHashMap<>();
-        long d = c.hiddenSize(), q = (long) c.heads() * c.headDim(), kv = (long) c.kvHeads() * c.headDim();
-        t.put("model.embed_tokens.weight", new long[]{c.vocabSize(), d});
-        for (int l = 0; l < c.layers(); l++) {
-            String p = "model.layers." + l + ".";
-            t.put(p + "input_layernorm.weight", new long[]{d});
-            t.put(p + "self_attn.q_proj.weight", new long[]{q, d});
-            t.put(p + "self_attn.k_proj.weight", new long[]{kv, d});
-            t.put(p + "self_attn.v_proj.weight", new long[]{kv, d});
-            t.put(p + "self_attn.o_proj.weight", new long[]{d, q});
-            if (c.qkvBias()) {
-                t.put(p + "self_attn.q_proj.bias", new long[]{q});
-                t.put(p + "self_attn.k_proj.bias", new long[]{kv});
-                t.put(p + "self_attn.v_proj.bias", new long[]{kv});
-            }
-            if (c.outputBias()) t.put(p + "self_attn.o_proj.bias", new long[]{d});
-            t.put(p + "post_attention_layernorm.weight", new long[]{d});
-            t.put(p + "mlp.gate_proj.weight", new long[]{c.intermediateSize(), d});
-            t.put(p + "mlp.up_proj.weight", new long[]{c.intermediateSize(), d});
-            t.put(p + "mlp.down_proj.weight", new long[]{d, c.intermediateSize()});
-            if (c.mlpBias()) {
-                t.put(p + "mlp.gate_proj.bias", new long[]{c.intermediateSize()});
-                t.put(p + "mlp.up_proj.bias", new long[]{c.intermediateSize()});
-                t.put(p + "mlp.down_proj.bias", new long[]{d});
-            }
-        }
-        t.put("model.norm.weight", new long[]{d});
-        if (!c.tiedEmbeddings()) t.put("lm_head.weight", new long[]{c.vocabSize(), d});
+        t.put("model.embed_tokens.weight", new long[]{c.vocabSize(), c.hiddenSize()});
+        LlamaBlocks.expectedTensors(c.blocks(), t);
+        t.put("model.norm.weight", new long[]{c.hiddenSize()});
+        if (!c.tiedEmbeddings()) t.put("lm_head.weight", new long[]{c.vocabSize(), c.hiddenSize()});
         return t;
     }
 
@@ -121,7 +101,7 @@ final class SteerableLlamaGraph {
         String x = g.op("Gather", g.weight("embed_tokens", weights.read("model.embed_tokens.weight"), compute,
                 c.vocabSize(), c.hiddenSize()), INPUT_IDS);
         if (options.analysis()) output(EMBEDDING, "Gather", new String[]{x, lastPosition()}, Map.of("axis", 1L));
-        LayerControls[] controls = options.controls() ? splitControls() : null;
+        LlamaBlocks.LayerControls[] controls = options.controls() ? blocks.splitControls() : null;
         for (int l = 0; l < c.layers(); l++) {
             progress.accept("layer " + (l + 1) + "/" + c.layers());
             x = layer(l, x, cos, sin, controls == null ? null : controls[l]);
@@ -130,7 +110,7 @@ final class SteerableLlamaGraph {
         if (!options.allLogits()) {
             x = g.op("Gather", new String[]{x, lastPosition()}, Map.of("axis", 1L));
         }
-        x = rmsNorm(x, "model.norm.weight");
+        x = blocks.rmsNorm(x, "model.norm.weight");
         String lmHead = c.tiedEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
         output(LOGITS, "MatMul", new String[]{x, g.weight("lm_head", weights.readTransposed(lmHead), compute, c.hiddenSize(), c.vocabSize())},
                 Map.of());
@@ -188,12 +168,17 @@ final class SteerableLlamaGraph {
         return out;
     }
 
-    private String layer(int l, String x, String cos, String sin, LayerControls controls) throws IOException {
-        String p = "model.layers." + l + ".";
-        String h = rmsNorm(x, p + "input_layernorm.weight");
-        String q = linear(h, p + "self_attn.q_proj", c.qkvBias());
-        String k = linear(h, p + "self_attn.k_proj", c.qkvBias());
-        String v = linear(h, p + "self_attn.v_proj", c.qkvBias());
+    private String layer(int l, String x, String cos, String sin, LlamaBlocks.LayerControls controls) throws IOException {
+        LlamaBlocks.Block block = blocks.block(l, x, (layer, q, k, v) -> groupQueryAttention(layer, q, k, v, cos, sin), controls);
+        if (options.analysis()) {
+            headTaps.add(atLastPosition(block.heads()));
+            mlpTaps.add(atLastPosition(block.mlp()));
+        }
+        return block.residual();
+    }
+
+    /** ONNX Runtime's GroupQueryAttention: rotary inside, the layer's cache updated in place. */
+    private String groupQueryAttention(int l, String q, String k, String v, String cos, String sin) {
         Map<String, Object> attrs = new LinkedHashMap<>();
         attrs.put("num_heads", (long) c.heads());
         attrs.put("kv_num_heads", (long) c.kvHeads());
@@ -205,16 +190,7 @@ final class SteerableLlamaGraph {
         g.nodeNamed(OnnxGraphBuilder.MS_DOMAIN, "GroupQueryAttention",
                 new String[]{q, k, v, pastKey(l), pastValue(l), SEQLENS_K, TOTAL_SEQUENCE_LENGTH, cos, sin},
                 new String[]{z, presentKey(l), presentValue(l)}, attrs);
-        if (controls != null) z = steer(controls, z, v);
-        if (options.analysis()) headTaps.add(atLastPosition(z));
-        x = g.op("Add", x, linear(z, p + "self_attn.o_proj", c.outputBias()));
-        h = rmsNorm(x, p + "post_attention_layernorm.weight");
-        String gate = linear(h, p + "mlp.gate_proj", c.mlpBias());
-        String up = linear(h, p + "mlp.up_proj", c.mlpBias());
-        String act = g.op("Mul", g.op("Mul", gate, g.op("Sigmoid", gate)), up);
-        String mlp = linear(act, p + "mlp.down_proj", c.mlpBias());
-        if (options.analysis()) mlpTaps.add(atLastPosition(mlp));
-        return g.op("Add", x, mlp);
+        return z;
     }
 
     /**
@@ -243,76 +219,7 @@ final class SteerableLlamaGraph {
         return "last_position";
     }
 
-    /**
-     * Splits the control inputs into per-layer coefficients once, before the first layer:
-     * z ← g·((1−u)·z + u·v_self) + b is computed as a·z + c·v_self + b with a = g·(1−u), c = g·u.
-     * Heads are viewed as [kv group, head in group] so v_self broadcasts from the group's value
-     * instead of being gathered per head. Identity (g 1, u 0, b 0) gives a = 1, c = 0: z exactly.
-     * The coefficients are computed in fp32 and, in an fp16 graph, cast once (1 and 0 stay exact).
-     */
-    private LayerControls[] splitControls() throws IOException {
-        int L = c.layers(), K = c.kvHeads(), G = c.heads() / c.kvHeads(), Dh = c.headDim();
-        String oneMinusU = g.op("Sub", sharedOne(), ATTN_IDENTITY_MIX);
-        String a = g.op("Reshape", g.op("Mul", HEAD_GAIN, oneMinusU), shared("shape_layer_coefficients", 0, L, K, G, 1));
-        String cv = g.op("Reshape", g.op("Mul", HEAD_GAIN, ATTN_IDENTITY_MIX), shared("shape_layer_coefficients", 0, L, K, G, 1));
-        String b = g.op("Reshape", HEAD_BIAS, shared("shape_layer_biases", 0, L, K, G, Dh));
-        if (compute != DataType.FLOAT) {
-            Map<String, Object> to = Map.of("to", (long) compute.getNumber());
-            a = g.op("Cast", new String[]{a}, to);
-            cv = g.op("Cast", new String[]{cv}, to);
-            b = g.op("Cast", new String[]{b}, to);
-        }
-        Map<String, Object> axis1 = Map.of("axis", 1L);
-        String[] as = g.node("", "Split", new String[]{a}, L, axis1);
-        String[] cs = g.node("", "Split", new String[]{cv}, L, axis1);
-        String[] bs = g.node("", "Split", new String[]{b}, L, axis1);
-        LayerControls[] out = new LayerControls[L];
-        for (int l = 0; l < L; l++) out[l] = new LayerControls(as[l], cs[l], bs[l]);
-        return out;
-    }
-
-    /** Layer l's coefficients: a and c [B, 1, K, G, 1], b [B, 1, K, G, Dh]. */
-    private record LayerControls(String a, String c, String b) {
-    }
-
-    /** a·z + c·v_self + b on each head's output, z and v viewed as [B, S, K, G, Dh] and [B, S, K, 1, Dh]. */
-    private String steer(LayerControls controls, String attn, String v) throws IOException {
-        int K = c.kvHeads(), G = c.heads() / c.kvHeads(), Dh = c.headDim();
-        String z = g.op("Reshape", attn, shared("shape_grouped_heads", 0, 0, K, G, Dh));
-        String vSelf = g.op("Reshape", v, shared("shape_grouped_values", 0, 0, K, 1, Dh));
-        String steered = g.op("Add", g.op("Add", g.op("Mul", controls.a(), z), g.op("Mul", controls.c(), vSelf)), controls.b());
-        return g.op("Reshape", steered, shared("shape_hidden", 0, 0, (long) c.heads() * Dh));
-    }
-
-    /** An int64 constant written once and shared by every layer. */
     private String shared(String name, long... values) throws IOException {
-        if (sharedConstants.add(name)) g.longs(name, values);
-        return name;
-    }
-
-    private String sharedOne() throws IOException {
-        if (sharedConstants.add("one")) g.scalarFloat("one", 1f);
-        return "one";
-    }
-
-    private String rmsNorm(String x, String weight) throws IOException {
-        String w = g.weight(weight, weights.read(weight), compute, c.hiddenSize());
-        Map<String, Object> attrs = Map.of("axis", -1L, "epsilon", (float) c.rmsNormEps(), "stash_type", 1L);
-        return g.op("SimplifiedLayerNormalization", new String[]{x, w}, attrs);
-    }
-
-    private String linear(String x, String module, boolean bias) throws IOException {
-        String wName = module + ".weight";
-        FloatBuffer w = weights.readTransposed(wName);
-        long out = w.remaining() / inputWidth(module);
-        String y = g.op("MatMul", x, g.weight(wName, w, compute, inputWidth(module), out));
-        if (!bias) return y;
-        return g.op("Add", y, g.weight(module + ".bias", weights.read(module + ".bias"), compute, out));
-    }
-
-    private long inputWidth(String module) {
-        if (module.endsWith("o_proj")) return (long) c.heads() * c.headDim();
-        if (module.endsWith("down_proj")) return c.intermediateSize();
-        return c.hiddenSize();
+        return blocks.shared(name, values);
     }
 }

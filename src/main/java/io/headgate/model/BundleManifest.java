@@ -3,6 +3,7 @@ package io.headgate.model;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.headgate.model.forecast.ForecastContract;
 import io.headgate.model.lm.CausalLmContract;
 
 import java.io.IOException;
@@ -104,15 +105,53 @@ public record BundleManifest(
 
     /**
      * A decoder over patches of a univariate series: the last {@code contextLength} values in,
-     * {@code horizon} steps × the quantile levels out.
+     * {@code horizon} steps × the quantile levels out. The graph reads the context normalised
+     * ({@code normalization} {@code mean_std}: centred on the observed mean, divided by
+     * max(std, {@code minScaleRatio}·max|x|), 1 when that is 0) as {@code valuesInput}, with
+     * {@code observedInput} marking observed values (missing ones and the left padding are 0 in both),
+     * and writes normalised quantiles to {@code quantilesOutput} ([B, horizon, Q]).
      */
-    public record Forecast(int patch, int contextLength, int horizon, List<Double> quantiles) {
+    public record Forecast(int patch, int contextLength, int horizon, List<Double> quantiles,
+                           String valuesInput, String observedInput, String quantilesOutput,
+                           String normalization, double minScaleRatio) {
         public Forecast {
             if (patch <= 0 || contextLength <= 0 || contextLength % patch != 0 || horizon <= 0) {
                 throw new IllegalArgumentException(FILE + " forecast: need positive patch, horizon and a context that is a whole number of patches");
             }
             if (quantiles == null || quantiles.isEmpty()) throw new IllegalArgumentException(FILE + " forecast.quantiles must not be empty");
+            for (int i = 0; i < quantiles.size(); i++) {
+                double q = quantiles.get(i);
+                if (!(q > 0 && q < 1) || (i > 0 && !(q > quantiles.get(i - 1)))) {
+                    throw new IllegalArgumentException(FILE + " forecast.quantiles must be strictly increasing levels in (0, 1)");
+                }
+            }
             quantiles = List.copyOf(quantiles);
+            // absent in manifests written before these fields: the names the converter has always used
+            valuesInput = valuesInput == null ? ForecastContract.PAST_VALUES : valuesInput;
+            observedInput = observedInput == null ? ForecastContract.PAST_OBSERVED : observedInput;
+            quantilesOutput = quantilesOutput == null ? ForecastContract.QUANTILES : quantilesOutput;
+            normalization = normalization == null ? ForecastContract.MEAN_STD : normalization;
+            if (!normalization.equals(ForecastContract.MEAN_STD)) {
+                throw new IllegalArgumentException(FILE + " forecast.normalization is '" + normalization + "'; supported: " + ForecastContract.MEAN_STD);
+            }
+            if (!(minScaleRatio >= 0) || Double.isInfinite(minScaleRatio)) {
+                throw new IllegalArgumentException(FILE + " forecast.minScaleRatio must be a finite number >= 0");
+            }
+        }
+
+        /** The contract's names, mean/std normalisation without a floor. */
+        public Forecast(int patch, int contextLength, int horizon, List<Double> quantiles) {
+            this(patch, contextLength, horizon, quantiles, null, null, null, null, 0);
+        }
+
+        /** Patches the graph reads. */
+        public int patches() {
+            return contextLength / patch;
+        }
+
+        /** The index of level 0.5 (the point forecast), or -1. */
+        public int medianIndex() {
+            return quantiles.indexOf(0.5);
         }
     }
 
