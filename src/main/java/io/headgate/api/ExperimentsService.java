@@ -21,6 +21,7 @@ import io.headgate.server.Canaries;
 import io.headgate.engine.lm.LmMeters;
 import io.headgate.server.LoadedModel;
 import io.headgate.server.diffusion.DiffusionModel;
+import io.headgate.server.forecast.ForecastModel;
 import io.headgate.server.lm.LmModel;
 import io.headgate.server.ModelHost;
 import io.headgate.steer.Arm;
@@ -131,12 +132,14 @@ public class ExperimentsService implements Experiments {
             LoadedModel m = Requests.readyModel(models, r.getModel(), "model");
             var experiment = requireExisting(r.getModel(), r.getName());
             long asked = Integer.toUnsignedLong(r.getPerGroup()); // uint32: Java's int wraps above 2^31 - 1
-            int limit = m instanceof DiffusionModel ? 100 : 1000;
+            int limit = m instanceof LmModel ? 1000 : 100;
             if (asked > limit) throw Errors.invalid("per_group", asked + " exceeds " + limit);
-            int perGroup = asked == 0 ? (m instanceof DiffusionModel ? 10 : 20) : (int) asked;
+            int perGroup = asked == 0 ? (m instanceof LmModel ? 20 : 10) : (int) asked;
             CompareExperimentResponse.Builder out = CompareExperimentResponse.newBuilder().setTest(McNemarTest.NAME);
             boolean[] first = null;
+            double[] firstMae = null;
             for (Arm arm : experiment.spec().arms()) {
+                boolean[] firstLower = null;
                 var steering = resolver.profile(m.name(), m.manifest().dimensions(), arm.profile());
                 EngineMetrics.ArmTotals live = m.scheduler().armTotals(arm.name());
                 ArmComparison.Builder b = ArmComparison.newBuilder().setArm(arm.name()).setProfile(arm.profile())
@@ -153,20 +156,42 @@ public class ExperimentsService implements Experiments {
                         canary = outcome.correct();
                         b.setCanaryConfidence(outcome.quality().confidence()).setCanaryFrechetDistance(outcome.quality().frechetDistance());
                     }
+                    case ForecastModel f when f.heldOut() != null -> {
+                        var outcome = canaries.heldOut(f, steering, perGroup);
+                        b.setRelativeMase(outcome.overall().relativeMase()).setRelativeWql(outcome.overall().relativeWql());
+                        if (firstMae == null) firstMae = outcome.windowMae();
+                        canary = lowerThan(outcome.windowMae(), firstMae); // paired windows: where this arm's error is below the first's
+                        firstLower = lowerThan(firstMae, outcome.windowMae());
+                    }
                     default -> {
                     }
                 }
                 if (first == null) first = canary;
-                McNemarTest test = McNemarTest.of(first, canary);
+                // forecasts: a sign test on the windows where the two arms' errors differ
+                McNemarTest test = firstLower != null ? McNemarTest.of(count(firstLower), count(canary)) : McNemarTest.of(first, canary);
                 int correct = 0;
                 for (boolean c : canary) if (c) correct++;
-                out.addArms(b.setCanaryExamples(canary.length).setCanaryCorrect(correct)
-                        .setCanaryAccuracy(canary.length == 0 ? 0 : (double) correct / canary.length)
+                int examples = firstLower != null ? count(firstLower) + correct : canary.length;
+                out.addArms(b.setCanaryExamples(examples).setCanaryCorrect(correct)
+                        .setCanaryAccuracy(examples == 0 ? 0 : (double) correct / examples)
                         .setOnlyFirstCorrect(test.b()).setOnlyThisCorrect(test.c())
                         .setZ(test.z()).setPValue(test.pValue()));
             }
             return out.build();
         });
+    }
+
+    /** Where a is strictly below b, element by element. */
+    private static boolean[] lowerThan(double[] a, double[] b) {
+        boolean[] out = new boolean[a.length];
+        for (int i = 0; i < a.length; i++) out[i] = a[i] < b[i];
+        return out;
+    }
+
+    private static int count(boolean[] xs) {
+        int n = 0;
+        for (boolean x : xs) if (x) n++;
+        return n;
     }
 
     private io.headgate.steer.Experiment requireExisting(String model, String name) {

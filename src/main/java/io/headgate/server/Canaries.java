@@ -6,7 +6,10 @@ import io.headgate.effect.ProbeSets;
 import io.headgate.engine.Scheduler;
 import io.headgate.effect.SampleEvaluator;
 import io.headgate.effect.SampleQuality;
+import io.headgate.effect.forecast.HeldOutScores;
+import io.headgate.effect.forecast.HeldOutStreams;
 import io.headgate.server.diffusion.DiffusionModel;
+import io.headgate.server.forecast.ForecastModel;
 import io.headgate.server.lm.LmModel;
 import io.headgate.steer.Arm;
 import io.headgate.steer.Experiment;
@@ -39,7 +42,8 @@ import java.util.function.BiConsumer;
  * model's experiments (labelled by arm), as low-priority streams of the model's own scheduler. A
  * language model's probe sets give {@code headgate_canary_accuracy{task}}; a diffusion model's
  * conditional samples, judged by its classifier, give
- * {@code headgate_canary_sample_quality{measure=accuracy|confidence|frechet_distance}}.
+ * {@code headgate_canary_sample_quality{measure=accuracy|confidence|frechet_distance}}; a forecaster's
+ * held-out real series give {@code headgate_canary_forecast_error{measure=relative_mase|relative_wql}}.
  */
 @ApplicationScoped
 public class Canaries {
@@ -83,6 +87,7 @@ public class Canaries {
             switch (e.model()) {
                 case LmModel m when !ProbeSets.available(m.name()).isEmpty() -> eachSteering(m, (s, arm) -> run(m, s, arm));
                 case DiffusionModel d when d.classifier() != null && d.realFeatures() != null -> eachSteering(d, (s, arm) -> run(d, s, arm));
+                case ForecastModel f when f.heldOut() != null -> eachSteering(f, (s, arm) -> run(f, s, arm));
                 default -> {
                 }
             }
@@ -117,6 +122,35 @@ public class Canaries {
         } catch (Exception ex) {
             LOG.warnf(ex, "canary for %s under %s failed", m.name(), s.tag());
         }
+    }
+
+    private void run(ForecastModel m, Steering s, String arm) {
+        try {
+            HeldOutScores.Summary q = heldOut(m, s, config.effect().canaryPerGroup()).overall();
+            forecastGauge(m.name(), s.metricLabel(), arm, "relative_mase").set(q.relativeMase());
+            forecastGauge(m.name(), s.metricLabel(), arm, "relative_wql").set(q.relativeWql());
+        } catch (Exception ex) {
+            LOG.warnf(ex, "canary for %s under %s failed", m.name(), s.tag());
+        }
+    }
+
+    /**
+     * A forecaster's errors under a steering on its held-out real series: the first {@code perFrequency}
+     * windows of every frequency (the same windows on every call with the same size).
+     */
+    public HeldOutStreams.Outcome heldOut(ForecastModel m, Steering steering, int perFrequency) throws Exception {
+        if (m.heldOut() == null) throw new IllegalStateException("model " + m.name() + " has no held-out series");
+        return new HeldOutStreams(m.scheduler(), m.workload(), m.heldOut()).evaluate(steering, perFrequency, Duration.ofMinutes(10));
+    }
+
+    private AtomicReference<Double> forecastGauge(String model, String profile, String arm, String measure) {
+        return accuracy.computeIfAbsent(List.of(model, profile, arm, "forecast", measure), k -> {
+            AtomicReference<Double> value = new AtomicReference<>(Double.NaN);
+            Gauge.builder("headgate.canary.forecast.error", value, v -> v.get())
+                    .description("A forecaster's error on its held-out series relative to seasonal naive (geometric mean over series)")
+                    .tag("model", model).tag("profile", profile).tag("arm", arm).tag("measure", measure).register(registry);
+            return value;
+        });
     }
 
     /**

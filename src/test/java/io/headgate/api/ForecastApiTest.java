@@ -43,8 +43,16 @@ class ForecastApiTest {
 
     @GrpcClient("headgate")
     Forecaster forecaster;
+    @GrpcClient("headgate")
+    io.headgate.api.v1.Profiles profiles;
+    @GrpcClient("headgate")
+    io.headgate.api.v1.Experiments experiments;
     @Inject
     ModelHost host;
+    @Inject
+    io.headgate.server.Canaries canaries;
+    @io.quarkus.test.common.http.TestHTTPResource("/q/metrics")
+    java.net.URI metricsUri;
 
     final class Call {
         final UnicastProcessor<ForecastRequest> requests = UnicastProcessor.create();
@@ -208,6 +216,37 @@ class ForecastApiTest {
             assertThat(status.getDescription()).startsWith("observe: ");
             assertThat(events).noneMatch(ForecastEvent::hasScored);
         }
+    }
+
+    @Test
+    void compareScoresForecastArmsOnTheHeldOutSeriesAndCanariesReportTheirError() throws Exception {
+        String suffix = java.util.UUID.randomUUID().toString().substring(0, 8);
+        io.grpc.Metadata headers = new io.grpc.Metadata();
+        headers.put(AdminAuth.AUTHORIZATION, "Bearer test-admin-token");
+        var admin = io.quarkus.grpc.GrpcClientUtils.attachHeaders(profiles, headers);
+        var experimentsAdmin = io.quarkus.grpc.GrpcClientUtils.attachHeaders(experiments, headers);
+        String wrecked = "wrecked-" + suffix; // every head of every layer gated off
+        admin.put(io.headgate.api.v1.PutProfileRequest.newBuilder().setModel(MODEL).setName(wrecked).setSpec(io.headgate.api.v1.ProfileSpec.newBuilder()
+                .addGains(io.headgate.api.v1.HeadGain.newBuilder().setLayer(-1).setHead(-1).setGain(0))).build()).await().atMost(Duration.ofSeconds(10));
+        String name = "ab-" + suffix;
+        experimentsAdmin.put(io.headgate.api.v1.PutExperimentRequest.newBuilder().setModel(MODEL).setName(name).setSpec(io.headgate.api.v1.ExperimentSpec.newBuilder()
+                .addArms(io.headgate.api.v1.Arm.newBuilder().setName("full").setProfile("identity").setWeight(1))
+                .addArms(io.headgate.api.v1.Arm.newBuilder().setName("wrecked").setProfile(wrecked).setWeight(1))).build())
+                .await().atMost(Duration.ofSeconds(10));
+        var compare = experimentsAdmin.compare(io.headgate.api.v1.CompareExperimentRequest.newBuilder().setModel(MODEL).setName(name).setPerGroup(5).build())
+                .await().atMost(Duration.ofMinutes(2));
+        var full = compare.getArms(0);
+        var broken = compare.getArms(1);
+        assertThat(full.getRelativeMase()).as("the full model beats seasonal naive on the held-out windows").isLessThan(1.0);
+        assertThat(broken.getRelativeMase()).isGreaterThan(full.getRelativeMase());
+        assertThat(broken.getRelativeWql()).isGreaterThan(full.getRelativeWql());
+        assertThat(broken.getOnlyFirstCorrect()).as("windows where the full model's error is lower").isGreaterThan(broken.getOnlyThisCorrect());
+        assertThat(broken.getPValue()).isLessThan(0.05);
+
+        canaries.runNow();
+        assertThat(MetricsAndHealthTest.get(metricsUri))
+                .contains("headgate_canary_forecast_error{arm=\"none\",measure=\"relative_mase\",model=\"series-tsfm\",profile=\"identity\"}")
+                .contains("headgate_canary_forecast_error{arm=\"wrecked\",measure=\"relative_wql\",model=\"series-tsfm\",profile=\"" + wrecked + "\"}");
     }
 
     record Bad(String what, ForecastStart.Builder start, Status.Code code, String field) {
