@@ -15,7 +15,8 @@ import java.util.concurrent.CancellationException;
 /**
  * HeadHunter's greedy selection against an {@link Objective}: each round measures every remaining
  * unit added to the chosen set (the candidates of a round share batches), keeps the best
- * {@link SearchPlan#perRound()} that raise the development score without costing a guard more than its
+ * {@link SearchPlan#perRound()} that raise the development score (or lose at most
+ * {@link SearchPlan#maxLoss()}) without costing a guard more than its
  * tolerance, and stops early when none does. The strength sweep and the held-out report follow; the
  * held-out split is never used to choose. One search per instance at a time.
  */
@@ -72,7 +73,8 @@ public final class GreedySearch {
             List<Integer> better = new ArrayList<>();
             for (int i = 0; i < remaining.size(); i++) {
                 Measurement m = scores.get(i);
-                if (m.score().betterThan(before.score()) && m.violatedGuard(baseline, guards) < 0) better.add(i);
+                double loss = m.score().worseThan(before.score());
+                if ((loss < 0 || (plan.maxLoss() > 0 && loss <= plan.maxLoss())) && m.violatedGuard(baseline, guards) < 0) better.add(i);
             }
             if (better.isEmpty()) {
                 stop = SearchResult.Stop.PLATEAU;

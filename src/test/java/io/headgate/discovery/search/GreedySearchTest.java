@@ -75,7 +75,11 @@ class GreedySearchTest {
     }
 
     private static SearchPlan plan(int perRound, int rounds, int maxEvaluations) {
-        return new SearchPlan(Unit.heads(4, 4), BOOST, perRound, rounds, List.of(1.25f, 2f), 3, 7L,
+        return plan(perRound, rounds, 0, maxEvaluations);
+    }
+
+    private static SearchPlan plan(int perRound, int rounds, double maxLoss, int maxEvaluations) {
+        return new SearchPlan(Unit.heads(4, 4), BOOST, perRound, rounds, maxLoss, List.of(1.25f, 2f), 3, 7L,
                 List.of(new SearchPlan.Reference("L0H0 alone", BOOST.profile(List.of(BREAKS_GUARD), ""))), maxEvaluations, Duration.ofMinutes(5));
     }
 
@@ -134,6 +138,15 @@ class GreedySearchTest {
         assertThat(result.chosen()).containsExactlyInAnyOrder(HELPS_A, HELPS_B);
         assertThat(result.picks()).allSatisfy(p -> assertThat(p.round()).isEqualTo(1));
         assertThat(result.devChosen().score().value()).isEqualTo(1.0);
+    }
+
+    @Test
+    void aToleratedLossKeepsOrderingUnitsPastThePlateau() throws Exception {
+        SearchResult result = new GreedySearch(new Planted(), QUIET).run(plan(1, 3, 0.05, 1000));
+        // after the planted pair, the cheapest remaining head costs 0.01 and is taken; L0H0 still breaks the guard
+        assertThat(result.chosen()).hasSize(3).startsWith(HELPS_A, HELPS_B).doesNotContain(BREAKS_GUARD);
+        assertThat(result.stop()).isEqualTo(SearchResult.Stop.COMPLETED);
+        assertThat(result.picks().get(2).devScore()).isCloseTo(0.99, org.assertj.core.data.Offset.offset(1e-12));
     }
 
     @Test

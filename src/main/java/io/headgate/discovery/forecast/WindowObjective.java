@@ -1,0 +1,110 @@
+package io.headgate.discovery.forecast;
+
+import io.headgate.discovery.search.Guard;
+import io.headgate.discovery.search.Measure;
+import io.headgate.discovery.search.Measurement;
+import io.headgate.discovery.search.Objective;
+import io.headgate.effect.forecast.HeldOutStreams;
+import io.headgate.effect.forecast.HeldOutWindow;
+import io.headgate.steer.ProfileSpec;
+import io.headgate.steer.Steering;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+
+/**
+ * A forecaster's search objective: errors relative to seasonal naive on real windows, the development
+ * and held-out windows from different series. Relative MASE is paired per window through the window's
+ * MASE; relative WQL is a pooled ratio with no per-window value.
+ */
+public final class WindowObjective implements Objective {
+
+    public enum Metric {
+        RELATIVE_MASE, RELATIVE_WQL;
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    public record MetricGuard(Metric metric, double tolerance) {
+    }
+
+    private final HeldOutStreams streams;
+    private final Function<ProfileSpec, Steering> steering;
+    private final Metric score;
+    private final List<MetricGuard> guards;
+    private final List<HeldOutWindow> dev, heldOut;
+    private final int batch, inFlight;
+    private final Duration timeout;
+
+    public WindowObjective(HeldOutStreams streams, Function<ProfileSpec, Steering> steering, Metric score, List<MetricGuard> guards,
+                           List<HeldOutWindow> dev, List<HeldOutWindow> heldOut, int batch, int inFlight, Duration timeout) {
+        if (dev.isEmpty() || heldOut.isEmpty()) throw new IllegalArgumentException("no development or held-out windows");
+        if (dev.stream().anyMatch(w -> heldOut.stream().anyMatch(h -> h.series().name().equals(w.series().name())))) {
+            throw new IllegalArgumentException("a series has windows on both splits");
+        }
+        this.streams = streams;
+        this.steering = steering;
+        this.score = score;
+        this.guards = List.copyOf(guards);
+        this.dev = List.copyOf(dev);
+        this.heldOut = List.copyOf(heldOut);
+        this.batch = batch;
+        this.inFlight = inFlight;
+        this.timeout = timeout;
+    }
+
+    /**
+     * Splits a forecaster's windows by series: held-out are the first {@code heldOutPerFrequency}
+     * windows of every frequency (what Evaluate and Compare score with that size), development the
+     * first {@code devPerFrequency} windows of every frequency among the series with no held-out window.
+     */
+    public static List<List<HeldOutWindow>> split(List<HeldOutWindow> all, int devPerFrequency, int heldOutPerFrequency) {
+        List<HeldOutWindow> heldOut = HeldOutStreams.windows(all, heldOutPerFrequency);
+        var heldOutSeries = heldOut.stream().map(w -> w.series().name()).collect(java.util.stream.Collectors.toSet());
+        List<HeldOutWindow> rest = all.stream().filter(w -> !heldOutSeries.contains(w.series().name())).toList();
+        return List.of(HeldOutStreams.windows(rest, devPerFrequency), heldOut);
+    }
+
+    @Override
+    public String describe() {
+        return score.label() + " on real series";
+    }
+
+    @Override
+    public List<Guard> guards() {
+        return guards.stream().map(g -> new Guard(g.metric().label(), g.tolerance())).toList();
+    }
+
+    @Override
+    public int examples(Split split) {
+        return (split == Split.DEV ? dev : heldOut).size();
+    }
+
+    @Override
+    public int batch() {
+        return batch;
+    }
+
+    @Override
+    public List<Measurement> measure(List<ProfileSpec> candidates, Split split, BooleanSupplier cancelled) throws Exception {
+        var outcomes = streams.evaluate(candidates.stream().map(steering).toList(), split == Split.DEV ? dev : heldOut, inFlight, timeout, cancelled);
+        List<Measurement> out = new ArrayList<>(outcomes.size());
+        for (HeldOutStreams.Outcome o : outcomes) {
+            out.add(new Measurement(measure(score, o), guards.stream().map(g -> measure(g.metric(), o)).toList()));
+        }
+        return out;
+    }
+
+    private static Measure measure(Metric metric, HeldOutStreams.Outcome o) {
+        return switch (metric) {
+            case RELATIVE_MASE -> new Measure(metric.label(), true, o.overall().relativeMase(), o.windowMase());
+            case RELATIVE_WQL -> new Measure(metric.label(), true, o.overall().relativeWql(), null);
+        };
+    }
+}
