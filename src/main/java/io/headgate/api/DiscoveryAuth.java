@@ -10,13 +10,13 @@ import jakarta.inject.Inject;
 import java.util.Set;
 
 /**
- * The Discovery service's admin methods go through {@link AdminAuth}: SuggestProfile writes to the
- * profile registry, so it needs the admin token like the Profiles service. Scans only read.
+ * The Discovery service's admin methods go through {@link AdminAuth}: SuggestProfile and SaveSearchProfile write
+ * to the profile registry, so it needs the admin token like the Profiles service. Scans, searches and evaluations only read.
  */
 @ApplicationScoped
 public class DiscoveryAuth implements ServerInterceptor {
 
-    static final Set<String> ADMIN_METHODS = Set.of("SuggestProfile");
+    static final Set<String> ADMIN_METHODS = Set.of("SuggestProfile", "SaveSearchProfile");
 
     @Inject
     AdminAuth admin;

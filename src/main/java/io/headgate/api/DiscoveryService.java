@@ -9,6 +9,25 @@ import io.headgate.api.v1.Profile;
 import io.headgate.api.v1.ScanEvent;
 import io.headgate.api.v1.ScanRequest;
 import io.headgate.api.v1.SuggestProfileRequest;
+import io.headgate.api.v1.SaveSearchProfileRequest;
+import io.headgate.api.v1.SearchEvent;
+import io.headgate.api.v1.SearchRequest;
+import io.headgate.discovery.HeadScan;
+import io.headgate.discovery.search.GreedySearch;
+import io.headgate.discovery.search.SearchResult;
+import io.headgate.server.LoadedModel;
+import io.headgate.server.diffusion.DiffusionModel;
+import io.headgate.server.forecast.ForecastModel;
+import io.headgate.api.v1.SampleScores;
+import io.headgate.api.v1.ForecastScores;
+import io.headgate.effect.SampleEvaluator;
+import io.headgate.effect.SampleQuality;
+import io.headgate.effect.forecast.HeldOutStreams;
+import io.headgate.effect.forecast.HeldOutScores;
+import java.util.List;
+import org.jboss.logging.Logger;
+import java.util.UUID;
+import java.util.function.Supplier;
 import io.headgate.api.v1.GroupAccuracy;
 import io.headgate.discovery.HeadClassifier;
 import io.headgate.effect.Evaluator;
@@ -47,6 +66,8 @@ import java.util.concurrent.RejectedExecutionException;
 @RegisterInterceptor(DiscoveryAuth.class)
 public class DiscoveryService implements Discovery {
 
+    private static final Logger LOG = Logger.getLogger(DiscoveryService.class);
+
     @Inject
     ModelHost models;
     @Inject
@@ -61,7 +82,9 @@ public class DiscoveryService implements Discovery {
     Canaries canaries;
 
     /** Probes per task/depth group: at most 150, so one evaluation (11 groups for parens-lm) fits the background queue. */
-    static final int DEFAULT_PER_GROUP = 50, MAX_PER_GROUP = 150;
+    static final int DEFAULT_PER_GROUP = 50, MAX_PER_GROUP = 150, MAX_PER_CLASS = 1000, MAX_PER_FREQUENCY = 10_000;
+    private static final int EVALUATION_IN_FLIGHT = 64;
+    private static final java.time.Duration EVALUATION_TIMEOUT = java.time.Duration.ofMinutes(10);
 
     @Override
     public Multi<ScanEvent> scan(ScanRequest request) {
@@ -87,33 +110,102 @@ public class DiscoveryService implements Discovery {
         return Uni.createFrom().item(() -> {
             LmModel model = readyModel(r.getModel());
             if (r.getScanId().isEmpty()) throw Errors.invalid("scan_id", "required");
-            ScanReport scan = host.store().get(r.getScanId()).orElseThrow(() -> Errors.notFound("scan_id", "no recent scan '"
+            ScanReport scan = host.scans().get(r.getScanId()).orElseThrow(() -> Errors.notFound("scan_id", "no recent scan '"
                     + r.getScanId() + "'; the last " + config.discovery().keepScans() + " scans are kept in memory"));
             if (!scan.model().equals(model.name())) {
                 throw Errors.invalid("scan_id", "scan '" + scan.scanId() + "' is of model '" + scan.model() + "', not '" + model.name() + "'");
             }
-            if (r.getName().equals(SteeringResolver.IDENTITY)) throw Errors.invalid("name", "'identity' is built in and cannot be changed");
-            try {
-                ProfileValidator.validateName(r.getName());
-            } catch (ProfileException e) {
-                throw Errors.invalid("name", e.getMessage());
-            }
+            checkName(r.getName());
             ProfileSpec spec = suggestion(r).spec(scan, Instant.now());
             if (spec.gains().isEmpty()) {
                 throw Errors.precondition("scan_id", "scan '" + scan.scanId() + "' found no sound heads" + (r.getDamp() > 0 ? " and no interfering heads" : "")
                         + " (" + scan.thresholds() + "); nothing to suggest. Scan with a lower sound_threshold or other examples");
             }
+            return writeProfile(model, r.getName(), spec, r.getExpectedRevision(), "boost");
+        });
+    }
+
+    /** Validates the request here, then queues the search on the model's discovery thread. */
+    @Override
+    public Multi<SearchEvent> search(SearchRequest request) {
+        LoadedModel model;
+        SearchRequests.Search search;
+        try {
+            model = Requests.readyModel(models, request.getModel(), "model");
+            search = new SearchRequests(model, resolver, registry).search(request);
+        } catch (StatusRuntimeException e) {
+            return Multi.createFrom().failure(e);
+        }
+        return Multi.createFrom().emitter(emitter -> {
+            SearchEmitter listener = new SearchEmitter(emitter);
             try {
-                ProfileValidator.validate(spec, model.manifest().dimensions(), resolver.maxMagnitude());
-                return ProtoMapping.profile(registry.put(model.name(), r.getName(), spec, r.getExpectedRevision()));
-            } catch (ProfileException e) {
-                throw Errors.invalid(e.field().startsWith("gains") ? "boost" : e.field(), e.getMessage());
-            } catch (IOException e) {
-                throw Errors.internal("the profile store", e);
-            } catch (RuntimeException e) {
-                throw e instanceof StatusRuntimeException s ? s : Errors.ofProfile(e, "");
+                host.submit(model.name(), new DiscoveryHost.Job() {
+                    @Override
+                    public void run(Supplier<HeadScan> analysis) throws Exception {
+                        SearchResult result = new GreedySearch(search.objective(), listener).run(search.plan());
+                        String id = "search-" + UUID.randomUUID().toString().substring(0, 8);
+                        host.searches().put(id, new DiscoveryHost.StoredSearch(id, model.name(), result));
+                        LOG.infof("%s of %s: %s", id, model.name(), result.provenance());
+                        listener.finished(id, result);
+                    }
+
+                    @Override
+                    public void failed(Throwable error) {
+                        listener.failed(error);
+                    }
+
+                    @Override
+                    public boolean cancelled() {
+                        return listener.cancelled();
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                emitter.fail(Errors.status(Status.RESOURCE_EXHAUSTED, "model", config.discovery().maxQueued()
+                        + " discovery jobs of model '" + model.name() + "' are already waiting; retry later"));
             }
         });
+    }
+
+    @Override
+    public Uni<Profile> saveSearchProfile(SaveSearchProfileRequest r) {
+        return Uni.createFrom().item(() -> {
+            LoadedModel model = Requests.readyModel(models, r.getModel(), "model");
+            if (r.getSearchId().isEmpty()) throw Errors.invalid("search_id", "required");
+            checkName(r.getName());
+            var stored = host.searches().get(r.getSearchId()).orElseThrow(() -> Errors.notFound("search_id", "no recent search '"
+                    + r.getSearchId() + "'; the last " + config.discovery().keepScans() + " searches are kept in memory"));
+            if (!stored.model().equals(model.name())) {
+                throw Errors.invalid("search_id", "search '" + stored.id() + "' is of model '" + stored.model() + "', not '" + model.name() + "'");
+            }
+            ProfileSpec spec = stored.result().suggested();
+            if (spec == null) throw Errors.precondition("search_id", "search '" + stored.id() + "' chose no units (it stopped: "
+                    + stored.result().stop().name().toLowerCase() + "); nothing to save");
+            return writeProfile(model, r.getName(), spec, r.getExpectedRevision(), "");
+        });
+    }
+
+    /** Writes a discovered profile under {@code name} after the checks every write gets. */
+    private Profile writeProfile(LoadedModel model, String name, ProfileSpec spec, long expectedRevision, String gainsField) {
+        checkName(name);
+        try {
+            ProfileValidator.validate(spec, model.manifest().dimensions(), resolver.maxMagnitude());
+            return ProtoMapping.profile(registry.put(model.name(), name, spec, expectedRevision));
+        } catch (ProfileException e) {
+            throw Errors.invalid(!gainsField.isEmpty() && e.field().startsWith("gains") ? gainsField : e.field(), e.getMessage());
+        } catch (IOException e) {
+            throw Errors.internal("the profile store", e);
+        } catch (RuntimeException e) {
+            throw e instanceof StatusRuntimeException s ? s : Errors.ofProfile(e, "");
+        }
+    }
+
+    private static void checkName(String name) {
+        if (name.equals(SteeringResolver.IDENTITY)) throw Errors.invalid("name", "'identity' is built in and cannot be changed");
+        try {
+            ProfileValidator.validateName(name);
+        } catch (ProfileException e) {
+            throw Errors.invalid("name", e.getMessage());
+        }
     }
 
     /** boost 0 takes the default; damp 0 leaves interfering heads alone. */
@@ -126,36 +218,76 @@ public class DiscoveryService implements Discovery {
         return new ProfileSuggestion(boost, r.getDamp(), r.getTop());
     }
 
-    /** Runs a built-in probe set through the model's scheduler at low priority (live traffic first). */
+    /**
+     * Scores a steering on the model's built-in evaluation set, as low-priority streams of its
+     * scheduler (live traffic first): the same probes, seeds or windows on every call of one size.
+     */
     @Override
     public Uni<EvaluateResponse> evaluate(EvaluateRequest r) {
         return Uni.createFrom().item(() -> {
-            LmModel model = readyModel(r.getModel());
-            var sets = ProbeSets.available(model.name());
-            if (sets.isEmpty()) throw Errors.precondition("model", "model '" + model.name() + "' has no built-in probe sets");
-            if (!r.getProbeSet().isEmpty() && !sets.contains(r.getProbeSet())) {
-                throw Errors.invalid("probe_set", "no probe set '" + r.getProbeSet() + "'; available: " + String.join(", ", new java.util.TreeSet<>(sets)));
-            }
+            LoadedModel model = Requests.readyModel(models, r.getModel(), "model");
+            if (r.getUnconditional() && !(model instanceof DiffusionModel)) throw Errors.invalid("unconditional", "applies to diffusion models only");
+            if (!r.getProbeSet().isEmpty() && !(model instanceof LmModel)) throw Errors.invalid("probe_set", "applies to language models only");
             long asked = Integer.toUnsignedLong(r.getPerGroup()); // uint32: Java's int wraps above 2^31 - 1
-            if (asked > MAX_PER_GROUP) throw Errors.invalid("per_group", asked + " exceeds " + MAX_PER_GROUP);
-            int perGroup = asked == 0 ? DEFAULT_PER_GROUP : (int) asked;
             var steering = r.hasSteering() ? Requests.steering(resolver, model.manifest(), r.getSteering(), "steering", 1)
                     : resolver.identity(model.name(), model.manifest().dimensions());
-            EvaluateResponse.Builder out = EvaluateResponse.newBuilder();
             try {
-                for (Evaluator.GroupResult g : canaries.evaluate(model, steering, r.getProbeSet(), perGroup)) {
-                    out.addGroups(GroupAccuracy.newBuilder().setTask(g.task()).setGroup(g.group()).setExamples(g.examples())
-                            .setCorrect(g.correct()).setAccuracy(g.accuracy()));
-                }
+                return switch (model) {
+                    case LmModel lm -> evaluate(lm, steering, r.getProbeSet(), asked);
+                    case DiffusionModel d -> evaluate(d, steering, r.getUnconditional(), asked);
+                    case ForecastModel f -> evaluate(f, steering, asked);
+                    default -> throw Errors.precondition("model", "model '" + model.name() + "' has no built-in evaluation set");
+                };
+            } catch (StatusRuntimeException e) {
+                throw e;
             } catch (io.headgate.engine.Rejection e) { // the background queue is full: other evaluations run
                 throw Errors.of(e);
             } catch (java.util.concurrent.TimeoutException e) {
-                throw io.grpc.Status.DEADLINE_EXCEEDED.withDescription("the evaluation did not finish in time; its probes were cancelled").asRuntimeException();
+                throw io.grpc.Status.DEADLINE_EXCEEDED.withDescription("the evaluation did not finish in time; its streams were cancelled").asRuntimeException();
             } catch (Exception e) {
                 throw Errors.internal("the evaluation", e);
             }
-            return out.build();
         });
+    }
+
+    private EvaluateResponse evaluate(LmModel model, io.headgate.steer.Steering steering, String probeSet, long asked) throws Exception {
+        var sets = ProbeSets.available(model.name());
+        if (sets.isEmpty()) throw Errors.precondition("model", "model '" + model.name() + "' has no built-in probe sets");
+        if (!probeSet.isEmpty() && !sets.contains(probeSet)) {
+            throw Errors.invalid("probe_set", "no probe set '" + probeSet + "'; available: " + String.join(", ", new java.util.TreeSet<>(sets)));
+        }
+        if (asked > MAX_PER_GROUP) throw Errors.invalid("per_group", asked + " exceeds " + MAX_PER_GROUP);
+        int perGroup = asked == 0 ? DEFAULT_PER_GROUP : (int) asked;
+        EvaluateResponse.Builder out = EvaluateResponse.newBuilder();
+        for (Evaluator.GroupResult g : canaries.evaluate(model, steering, probeSet, perGroup)) {
+            out.addGroups(GroupAccuracy.newBuilder().setTask(g.task()).setGroup(g.group()).setExamples(g.examples())
+                    .setCorrect(g.correct()).setAccuracy(g.accuracy()));
+        }
+        return out.build();
+    }
+
+    private EvaluateResponse evaluate(DiffusionModel model, io.headgate.steer.Steering steering, boolean unconditional, long asked) throws Exception {
+        if (model.classifier() == null || model.realFeatures() == null) {
+            throw Errors.precondition("model", "model '" + model.name() + "' ships no classifier and feature statistics to score samples with");
+        }
+        if (asked > MAX_PER_CLASS) throw Errors.invalid("per_group", asked + " samples per class exceeds " + MAX_PER_CLASS);
+        int perClass = asked == 0 ? SearchRequests.DEFAULT_PER_CLASS : (int) asked;
+        var evaluator = new SampleEvaluator(model.scheduler(), model.workload(), model.classifier(), model.realFeatures());
+        var samples = new SampleEvaluator.Samples(perClass, unconditional, Canaries.SEED);
+        SampleQuality q = evaluator.evaluate(List.of(steering), samples, EVALUATION_IN_FLIGHT, EVALUATION_TIMEOUT, () -> false).getFirst().quality();
+        return EvaluateResponse.newBuilder().setSamples(SampleScores.newBuilder().setImages(q.count())
+                .setAccuracy(unconditional ? 0 : q.accuracy()).setConfidence(q.confidence()).setFrechetDistance(q.frechetDistance())).build();
+    }
+
+    private EvaluateResponse evaluate(ForecastModel model, io.headgate.steer.Steering steering, long asked) throws Exception {
+        if (model.heldOut() == null) throw Errors.precondition("model", "model '" + model.name() + "' ships no held-out series to score forecasts on");
+        if (asked > MAX_PER_FREQUENCY) throw Errors.invalid("per_group", asked + " windows per frequency exceeds " + MAX_PER_FREQUENCY);
+        int perFrequency = asked == 0 ? SearchRequests.DEFAULT_PER_FREQUENCY : (int) asked;
+        var streams = new HeldOutStreams(model.scheduler(), model.workload(), model.heldOut());
+        var windows = streams.windows(perFrequency);
+        HeldOutScores.Summary q = streams.evaluate(List.of(steering), windows, EVALUATION_IN_FLIGHT, EVALUATION_TIMEOUT, () -> false).getFirst().overall();
+        return EvaluateResponse.newBuilder().setForecast(ForecastScores.newBuilder().setSeries(q.series()).setWindows(q.windows())
+                .setRelativeMase(q.relativeMase()).setRelativeWql(q.relativeWql())).build();
     }
 
     /** Discovery serves language models for now. */

@@ -8,7 +8,8 @@ import io.headgate.discovery.HeadTables;
 import io.headgate.discovery.ScanJob;
 import io.headgate.discovery.ScanListener;
 import io.headgate.discovery.ScanReport;
-import io.headgate.discovery.ScanStore;
+import io.headgate.discovery.RecentResults;
+import io.headgate.discovery.search.SearchResult;
 import io.headgate.model.BundleManifest;
 import io.headgate.model.lm.CausalLmGraph;
 import io.quarkus.runtime.ShutdownEvent;
@@ -33,7 +34,7 @@ import java.util.function.Supplier;
 /**
  * Runs discovery off the serving path: per model one discovery thread (never the scheduler's) for
  * scans, searches and directions, a bounded queue of waiting jobs, and the model's analysis graph,
- * converted and loaded on first use. Finished reports are kept in a bounded {@link ScanStore}.
+ * converted and loaded on first use. Finished scans and searches are kept in bounded {@link RecentResults}.
  */
 @ApplicationScoped
 public class DiscoveryHost {
@@ -51,16 +52,27 @@ public class DiscoveryHost {
     HeadgateConfig config;
 
     private final Map<String, ModelScans> models = new ConcurrentHashMap<>();
-    private ScanStore store;
+    private RecentResults<ScanReport> scans;
+    private RecentResults<StoredSearch> searches;
+
+    /** A finished search, kept for SaveSearchProfile. */
+    public record StoredSearch(String id, String model, SearchResult result) {
+    }
 
     @PostConstruct
     void init() {
-        store = new ScanStore(config.discovery().keepScans());
+        scans = new RecentResults<>(config.discovery().keepScans());
+        searches = new RecentResults<>(config.discovery().keepScans());
     }
 
     /** The finished scans SuggestProfile can use. */
-    public ScanStore store() {
-        return store;
+    public RecentResults<ScanReport> scans() {
+        return scans;
+    }
+
+    /** The finished searches SaveSearchProfile can use. */
+    public RecentResults<StoredSearch> searches() {
+        return searches;
     }
 
     /**
@@ -77,7 +89,7 @@ public class DiscoveryHost {
                         listener::cancelled);
                 ScanReport report = ScanReport.of("scan-" + UUID.randomUUID().toString().substring(0, 8), job.model(), job.source(),
                         job.steeringLabel(), tables, job.classifier());
-                store().put(report);
+                scans.put(report.scanId(), report);
                 LOG.infof("scan %s of %s: %d examples in %.1f s", report.scanId(), job.model(), tables.examples(), (System.nanoTime() - t0) / 1e9);
                 listener.finished(report);
             }

@@ -195,7 +195,7 @@ public interface HeadgateConfig {
         @WithDefault("5000")
         int maxExamples();
 
-        /** Finished scans kept in memory for SuggestProfile, the most recent first. */
+        /** Finished scans, and finished searches, kept in memory for SuggestProfile and SaveSearchProfile (each), the most recent first. */
         @WithDefault("32")
         int keepScans();
 

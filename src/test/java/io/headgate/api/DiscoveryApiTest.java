@@ -230,6 +230,6 @@ class DiscoveryApiTest extends GatewayTestBase {
         });
         ScanReport report = done.get(60, TimeUnit.SECONDS);
         assertThat(threads).containsExactly("headgate-discovery-" + MODEL);
-        assertThat(discoveryHost.store().get(report.scanId())).contains(report);
+        assertThat(discoveryHost.scans().get(report.scanId())).contains(report);
     }
 }

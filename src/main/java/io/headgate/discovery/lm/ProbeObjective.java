@@ -28,6 +28,10 @@ public final class ProbeObjective implements Objective {
             dev = List.copyOf(dev);
             heldOut = List.copyOf(heldOut);
             if (dev.isEmpty() || heldOut.isEmpty()) throw new IllegalArgumentException("task " + name + " has no probes on one split");
+            var heldOutPrompts = heldOut.stream().map(Probe::prompt).collect(java.util.stream.Collectors.toSet());
+            dev.stream().filter(p -> heldOutPrompts.contains(p.prompt())).findFirst().ifPresent(p -> {
+                throw new IllegalArgumentException("task " + name + ": prompt '" + p.prompt() + "' is on both the development and held-out splits");
+            });
         }
 
         List<Probe> probes(Split split) {

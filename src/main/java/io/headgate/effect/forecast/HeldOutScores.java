@@ -85,7 +85,7 @@ public final class HeldOutScores {
     public List<SeriesScore> series() {
         List<SeriesScore> out = new ArrayList<>();
         for (Accumulator a : bySeries.values()) {
-            out.add(new SeriesScore(a.series.name(), a.series.frequency(), a.series.windows(), mean(a.maseModel), mean(a.maseNaive),
+            out.add(new SeriesScore(a.series.name(), a.series.frequency(), a.maseModel.size(), mean(a.maseModel), mean(a.maseNaive),
                     a.model.smape(), a.naive.smape(), a.model.weightedQuantileLoss(), a.naive.weightedQuantileLoss(), a.model.coverage()));
         }
         return out;

@@ -4,18 +4,18 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-class ScanStoreTest {
+class RecentResultsTest {
 
     static ScanReport report(String id) {
         return ScanReport.of(id, "m", "inline examples", "identity@0", ProfileSuggestionTest.TABLES, new HeadClassifier(0.8, 0.05, true));
     }
 
     @Test
-    void keepsTheMostRecentScans() {
-        ScanStore store = new ScanStore(2);
-        store.put(report("a"));
-        store.put(report("b"));
-        store.put(report("c"));
+    void keepsTheMostRecentResults() {
+        RecentResults<ScanReport> store = new RecentResults<>(2);
+        store.put("a", report("a"));
+        store.put("b", report("b"));
+        store.put("c", report("c"));
         assertThat(store.size()).isEqualTo(2);
         assertThat(store.get("a")).isEmpty();
         assertThat(store.get("c")).get().extracting(ScanReport::scanId).isEqualTo("c");
