@@ -36,7 +36,8 @@ final class SearchMapping {
                 .setHeldOutChosen(measurement(r.heldOutChosen(), r.heldOutBaseline())).setStop(r.stop().name().toLowerCase(Locale.ROOT))
                 .setEvaluations(r.evaluations()).setDevExamples(r.devExamples()).setHeldOutExamples(r.heldOutExamples())
                 .setSeconds(r.elapsed().toNanos() / 1e9);
-        r.picks().forEach(p -> b.addPicks(SearchPick.newBuilder().setUnit(unit(p.unit())).setRound(p.round()).setDevScore(p.devScore())));
+        r.picks().forEach(p -> b.addPicks(pick(p)));
+        r.firstRound().forEach(p -> b.addFirstRound(pick(p)));
         r.sweep().forEach(s -> b.addSweep(SweepPoint.newBuilder().setStrength(s.strength()).setDev(measurement(s.dev(), r.devBaseline()))
                 .setAdmissible(s.admissible())));
         r.randomSets().forEach(s -> b.addRandomSets(RandomSetScore.newBuilder().addAllUnits(units(s.units()))
@@ -56,6 +57,10 @@ final class SearchMapping {
         double[] d = m.pairedDifference(baseline);
         return SearchScore.newBuilder().setName(m.name()).setLowerIsBetter(m.lowerIsBetter()).setValue(m.value())
                 .setDifference(Double.isNaN(d[0]) ? m.value() - baseline.value() : d[0]).setStandardError(d[1]).build();
+    }
+
+    private static SearchPick pick(SearchResult.Pick p) {
+        return SearchPick.newBuilder().setUnit(unit(p.unit())).setRound(p.round()).setDevScore(p.devScore()).build();
     }
 
     private static SearchUnit unit(Unit u) {

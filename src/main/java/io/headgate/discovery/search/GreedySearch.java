@@ -50,6 +50,7 @@ public final class GreedySearch {
         Set<Unit> chosen = new LinkedHashSet<>();
         Measurement current = baseline;
         SearchResult.Stop stop = SearchResult.Stop.COMPLETED;
+        List<SearchResult.Pick> firstRound = new ArrayList<>();
 
         for (int round = 1; round <= plan.rounds(); round++) {
             List<Unit> remaining = plan.candidates().stream().filter(u -> !chosen.contains(u)).toList();
@@ -69,6 +70,9 @@ public final class GreedySearch {
             List<ProfileSpec> specs = remaining.stream().map(u -> intervention.profile(with(chosen, u), "")).toList();
             List<Measurement> scores = measure(specs, Objective.Split.DEV, "round", round, plan, List.copyOf(chosen));
 
+            if (round == 1) {
+                for (int i = 0; i < remaining.size(); i++) firstRound.add(new SearchResult.Pick(remaining.get(i), 1, scores.get(i).score().value()));
+            }
             Measurement before = current;
             List<Integer> better = new ArrayList<>();
             for (int i = 0; i < remaining.size(); i++) {
@@ -129,7 +133,7 @@ public final class GreedySearch {
         for (int i = 0; i < plan.references().size(); i++) {
             references.add(new SearchResult.ReferenceScore(plan.references().get(i).name(), held.get(2 + randoms.size() + i)));
         }
-        return new SearchResult(objective.describe(), plan, finalIntervention, picks, sweep, baseline, devChosen, held.get(0), held.get(1),
+        return new SearchResult(objective.describe(), plan, finalIntervention, picks, firstRound, sweep, baseline, devChosen, held.get(0), held.get(1),
                 randomScores, references, stop, evaluations, objective.examples(Objective.Split.DEV), objective.examples(Objective.Split.HELD_OUT),
                 Duration.ofNanos(System.nanoTime() - started));
     }

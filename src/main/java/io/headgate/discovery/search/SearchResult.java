@@ -8,11 +8,12 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * A finished search: the units chosen in order, the strength the sweep kept, development and held-out
+ * A finished search: the units chosen in order, every candidate's development score alone (the first
+ * round: a single-unit ranking against the objective itself), the strength the sweep kept, development and held-out
  * measurements of the baseline and the choice, random sets of the same size and the references on
  * the held-out split, and why it stopped.
  */
-public record SearchResult(String objective, SearchPlan plan, Intervention intervention, List<Pick> picks, List<SweepPoint> sweep, Measurement devBaseline,
+public record SearchResult(String objective, SearchPlan plan, Intervention intervention, List<Pick> picks, List<Pick> firstRound, List<SweepPoint> sweep, Measurement devBaseline,
                            Measurement devChosen, Measurement heldOutBaseline, Measurement heldOutChosen, List<RandomSet> randomSets,
                            List<ReferenceScore> references, Stop stop, int evaluations, int devExamples, int heldOutExamples,
                            Duration elapsed) {

@@ -99,6 +99,8 @@ class GreedySearchTest {
 
         assertThat(result.chosen()).containsExactly(HELPS_A, HELPS_B);
         assertThat(result.stop()).isEqualTo(SearchResult.Stop.PLATEAU);
+        assertThat(result.firstRound()).hasSize(16).filteredOn(p -> p.unit().equals(HELPS_A)).singleElement()
+                .satisfies(p -> assertThat(p.devScore()).isEqualTo(0.5));
         assertThat(result.devBaseline().score().value()).isEqualTo(0.0);
         assertThat(result.devChosen().score().value()).isEqualTo(1.0);
         assertThat(result.heldOutChosen().score().value()).isEqualTo(1.0);
