@@ -118,6 +118,12 @@ public final class HeadScan implements AutoCloseable {
      * Prompts of equal length share a forward pass; cancellation is checked between passes.
      */
     public float[][] lastPositionHeads(List<long[]> prompts, ControlRow steering, BooleanSupplier cancelled) throws OrtException {
+        return lastPositionHeads(prompts, steering, done -> { }, cancelled);
+    }
+
+    /** As above; {@code done} hears how many prompts are through after each forward pass. */
+    public float[][] lastPositionHeads(List<long[]> prompts, ControlRow steering, IntConsumer done, BooleanSupplier cancelled)
+            throws OrtException {
         for (int i = 0; i < prompts.size(); i++) {
             int length = prompts.get(i).length;
             if (length == 0 || length >= maxLength()) {
@@ -129,7 +135,7 @@ public final class HeadScan implements AutoCloseable {
         forEachLastPosition(prompts, steering, cancelled, (p, at, row) -> {
             out[p] = new float[size];
             at.heads().get(at.headOffset(row, 0, 0), out[p]);
-        }, done -> { });
+        }, done);
         return out;
     }
 
