@@ -24,7 +24,7 @@ final class DirectionsRequests {
     }
 
     DirectionsJob job(DirectionsRequest r) {
-        if (r.getLimit() > limits.maxExamples()) throw Errors.invalid("limit", Integer.toUnsignedLong(r.getLimit()) + " prompts; at most " + limits.maxExamples());
+        if (Integer.toUnsignedLong(r.getLimit()) > limits.maxExamples()) throw Errors.invalid("limit", Integer.toUnsignedLong(r.getLimit()) + " prompts; at most " + limits.maxExamples());
         double fraction = r.getValidationFraction() == 0 ? DirectionsJob.DEFAULT_VALIDATION_FRACTION : r.getValidationFraction();
         if (!(fraction > 0 && fraction < 1)) {
             throw Errors.invalid("validation_fraction", "must be in (0, 1) (0: " + DirectionsJob.DEFAULT_VALIDATION_FRACTION + "), got " + r.getValidationFraction());

@@ -7,8 +7,8 @@ package io.headgate.discovery.directions;
  */
 public record DirectionsJob(String model, Contrast contrast, double validationFraction, long seed, int top, double alpha) {
 
-    public static final double DEFAULT_VALIDATION_FRACTION = 0.25, DEFAULT_ALPHA = 4;
-    public static final int DEFAULT_TOP = 4;
+    public static final double DEFAULT_VALIDATION_FRACTION = 0.25, DEFAULT_ALPHA = 8;
+    public static final int DEFAULT_TOP = 8;
 
     public DirectionsJob {
         if (!(validationFraction > 0 && validationFraction < 1)) {
