@@ -51,7 +51,7 @@ class DirectionsOnParensLmTest {
     }
 
     static DirectionsJob job(int top, double alpha) {
-        return new DirectionsJob("parens-lm", new Contrast("brackets by first closer", POSITIVE, NEGATIVE), 0.25, 0, top, alpha);
+        return new DirectionsJob("parens-lm", new Contrast("brackets by first closer", POSITIVE, NEGATIVE), 0.25, 1, top, alpha);
     }
 
     @Test
@@ -81,8 +81,8 @@ class DirectionsOnParensLmTest {
                 after += moved;
                 if (moved > base) raised++;
             }
-            System.out.printf("directions (top 8, alpha 4): held-out log p(')') on %d other-closer prompts %.2f -> %.2f, raised on %d%n",
-                    negatives, before / negatives, after / negatives, raised);
+            System.out.printf("directions (top 8, alpha 4): %s; held-out log p(')') on %d other-closer prompts %.2f -> %.2f, raised on %d%n",
+                    report.profile().description(), negatives, before / negatives, after / negatives, raised);
             assertThat(negatives).isGreaterThan(60);
             assertThat(raised).isEqualTo(negatives);
             assertThat(after / negatives - before / negatives).isGreaterThan(4); // nats
