@@ -51,12 +51,13 @@ final class DirectionsRequests {
         }
         if (b.getPositiveAnswer().isEmpty()) throw Errors.invalid("builtin.positive_answer", "required: the answer prefix that makes a probe positive");
         List<long[]> positive = new ArrayList<>(), negative = new ArrayList<>();
-        for (Probe p : ScanExamples.builtin(model.name(), b.getSet(), limit)) {
+        List<Probe> probes = ScanExamples.builtin(model.name(), b.getSet(), limit);
+        for (Probe p : probes) {
             (p.answer().startsWith(b.getPositiveAnswer()) ? positive : negative).add(model.tokenizer().encode(p.prompt()));
         }
-        String at = "builtin.positive_answer";
-        checkClassSize(at, "positive (answer starting with '" + b.getPositiveAnswer() + "')", positive.size());
-        checkClassSize(at, "negative (any other answer)", negative.size());
+        String at = "builtin.positive_answer", of = " of the " + probes.size() + " probes used";
+        checkClassSize(at, "positive (answer starting with '" + b.getPositiveAnswer() + "')" + of, positive.size());
+        checkClassSize(at, "negative (any other answer)" + of, negative.size());
         return new Contrast("builtin " + b.getSet() + ", positive: answer starts with '" + b.getPositiveAnswer() + "'", positive, negative);
     }
 
