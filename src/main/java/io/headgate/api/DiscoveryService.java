@@ -2,6 +2,8 @@ package io.headgate.api;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.headgate.api.v1.DirectionsEvent;
+import io.headgate.api.v1.DirectionsRequest;
 import io.headgate.api.v1.Discovery;
 import io.headgate.api.v1.EvaluateRequest;
 import io.headgate.api.v1.EvaluateResponse;
@@ -36,8 +38,10 @@ import io.headgate.server.Canaries;
 import io.headgate.discovery.ProfileSuggestion;
 import io.headgate.discovery.ScanJob;
 import io.headgate.discovery.ScanReport;
+import io.headgate.discovery.directions.DirectionsJob;
 import io.headgate.server.DiscoveryHost;
 import io.headgate.server.HeadgateConfig;
+import io.headgate.server.LoadedModel;
 import io.headgate.server.lm.LmModel;
 import io.headgate.server.ModelHost;
 import io.headgate.steer.ProfileException;
@@ -101,6 +105,30 @@ public class DiscoveryService implements Discovery {
             } catch (RejectedExecutionException e) {
                 emitter.fail(Errors.status(Status.RESOURCE_EXHAUSTED, "model", config.discovery().maxQueued()
                         + " scans of model '" + job.model() + "' are already waiting; retry later"));
+            }
+        });
+    }
+
+    /** Directions: checked here, then run as a job on the model's discovery thread like a scan. */
+    @Override
+    public Multi<DirectionsEvent> directions(DirectionsRequest request) {
+        DirectionsJob job;
+        try {
+            LoadedModel loaded = Requests.readyModel(models, request.getModel(), "model");
+            if (!(loaded instanceof LmModel model)) {
+                throw Errors.invalid("model", "model '" + request.getModel() + "' is a " + loaded.manifest().kind() + " model; Directions serves "
+                        + String.join(", ", DirectionsCall.SUPPORTED_KINDS) + " models (it reads head outputs at a prompt's last token)");
+            }
+            job = new DirectionsRequests(model, config.discovery()).job(request);
+        } catch (StatusRuntimeException e) {
+            return Multi.createFrom().failure(e);
+        }
+        return Multi.createFrom().emitter(emitter -> {
+            try {
+                host.submit(job.model(), new DirectionsCall(job, resolver.maxMagnitude(), emitter));
+            } catch (RejectedExecutionException e) {
+                emitter.fail(Errors.status(Status.RESOURCE_EXHAUSTED, "model", config.discovery().maxQueued()
+                        + " discovery jobs of model '" + job.model() + "' are already waiting; retry later"));
             }
         });
     }

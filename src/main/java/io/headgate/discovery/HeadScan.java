@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntConsumer;
 
 /**
  * A head scan on an analysis graph, forward passes only, in two phases:
@@ -27,6 +28,9 @@ import java.util.function.BooleanSupplier;
  *       prompt in its own cache slot; the change of the target's log-probability and of top-1
  *       accuracy against the baseline row is averaged per head.</li>
  * </ol>
+ *
+ * It also reads the heads' outputs at the last prompt position for a list of prompts
+ * ({@link #lastPositionHeads}), batched like the attribution phase, for directions.
  *
  * Not thread-safe: the graph runs one forward pass at a time, so one scan per instance at a time.
  * Closing it closes the graph.
@@ -97,29 +101,73 @@ public final class HeadScan implements AutoCloseable {
     /** Phase 1: prefills examples of equal length together and sums each head's attribution. */
     private void attribute(List<ScanExample> examples, ControlRow steering, boolean centred, double[] sum, double[] positive,
                            double[] negative, Progress progress, BooleanSupplier cancelled) throws OrtException {
+        List<long[]> prompts = examples.stream().map(ScanExample::prompt).toList();
+        forEachLastPosition(prompts, steering, cancelled, (e, at, row) -> {
+            double[] shares = attribution.decompose(at, row, examples.get(e).target(), centred).heads();
+            for (int i = 0; i < shares.length; i++) {
+                sum[i] += shares[i];
+                if (shares[i] > 0) positive[i]++;
+                if (shares[i] < 0) negative[i]++;
+            }
+        }, done -> progress.report(ATTRIBUTION, done, prompts.size()));
+    }
+
+    /**
+     * Every prompt's head outputs at its last position under {@code steering}: element i is prompt
+     * i's z after the controls, before o_proj, [L, H, Dh] row-major — what a profile's head bias adds to.
+     * Prompts of equal length share a forward pass; cancellation is checked between passes.
+     */
+    public float[][] lastPositionHeads(List<long[]> prompts, ControlRow steering, BooleanSupplier cancelled) throws OrtException {
+        return lastPositionHeads(prompts, steering, done -> { }, cancelled);
+    }
+
+    /** As above; {@code done} hears how many prompts are through after each forward pass. */
+    public float[][] lastPositionHeads(List<long[]> prompts, ControlRow steering, IntConsumer done, BooleanSupplier cancelled)
+            throws OrtException {
+        for (int i = 0; i < prompts.size(); i++) {
+            int length = prompts.get(i).length;
+            if (length == 0 || length >= maxLength()) {
+                throw new IllegalArgumentException("prompt " + i + ": " + length + " tokens; it needs 1 to " + (maxLength() - 1));
+            }
+        }
+        int size = dims.layers() * dims.heads() * dims.headDim();
+        float[][] out = new float[prompts.size()][];
+        forEachLastPosition(prompts, steering, cancelled, (p, at, row) -> {
+            out[p] = new float[size];
+            at.heads().get(at.headOffset(row, 0, 0), out[p]);
+        }, done);
+        return out;
+    }
+
+    /** What a batch gives for one prompt: its index in the caller's list, the pass's outputs, its row there. */
+    private interface LastPositionVisitor {
+        void visit(int prompt, LastPosition at, int row);
+    }
+
+    /**
+     * Prefills the prompts under {@code steering}, those of equal length together (up to a batch's
+     * rows), and hands each prompt's row of the last position to {@code visitor}; {@code done} hears
+     * how many prompts are through after each pass.
+     */
+    private void forEachLastPosition(List<long[]> prompts, ControlRow steering, BooleanSupplier cancelled, LastPositionVisitor visitor,
+                                     IntConsumer done) throws OrtException {
         for (int r = 0; r < batchRows; r++) controls.set(r, steering);
-        List<ScanExample> byLength = new ArrayList<>(examples);
-        byLength.sort(Comparator.comparingInt(e -> e.prompt().length));
-        int done = 0;
-        while (done < byLength.size()) {
+        List<Integer> byLength = new ArrayList<>(prompts.size());
+        for (int i = 0; i < prompts.size(); i++) byLength.add(i);
+        byLength.sort(Comparator.comparingInt(i -> prompts.get(i).length));
+        int through = 0;
+        while (through < byLength.size()) {
             checkCancelled(cancelled);
-            int length = byLength.get(done).prompt().length;
+            int length = prompts.get(byLength.get(through)).length;
             int rows = 0;
-            while (done + rows < byLength.size() && rows < batchRows && byLength.get(done + rows).prompt().length == length) rows++;
+            while (through + rows < byLength.size() && rows < batchRows && prompts.get(byLength.get(through + rows)).length == length) rows++;
             long[] tokens = new long[rows * length];
-            for (int r = 0; r < rows; r++) System.arraycopy(byLength.get(done + r).prompt(), 0, tokens, r * length, length);
+            for (int r = 0; r < rows; r++) System.arraycopy(prompts.get(byLength.get(through + r)), 0, tokens, r * length, length);
             graph.forward(cache, 0, rows, length, tokens, new int[rows], controls);
             LastPosition at = graph.lastPosition();
-            for (int r = 0; r < rows; r++) {
-                double[] shares = attribution.decompose(at, r, byLength.get(done + r).target(), centred).heads();
-                for (int i = 0; i < shares.length; i++) {
-                    sum[i] += shares[i];
-                    if (shares[i] > 0) positive[i]++;
-                    if (shares[i] < 0) negative[i]++;
-                }
-            }
-            done += rows;
-            progress.report(ATTRIBUTION, done, byLength.size());
+            for (int r = 0; r < rows; r++) visitor.visit(byLength.get(through + r), at, r);
+            through += rows;
+            done.accept(through);
         }
     }
 

@@ -121,6 +121,54 @@ class HeadScanTest {
         }
     }
 
+    @Test
+    void lastPositionHeadsAreEachPromptsOwnRunInTheCallersOrder() throws Exception {
+        // lengths 5, 3, 5, 8, 3, 5: batches of at most 2 rows split the length-5 group and reorder by length
+        List<long[]> prompts = List.of(ParensLm.encode("([{<"), ParensLm.encode("()"), ParensLm.encode("[]{("),
+                ParensLm.encode("57+681="), ParensLm.encode("<["), ParensLm.encode("{{{{"));
+        float[][] batched;
+        try (HeadScan scan = scanner(2)) {
+            batched = scan.lastPositionHeads(prompts, steering(), () -> false);
+        }
+        int size = dims.layers() * dims.heads() * dims.headDim();
+        assertThat(batched.length).isEqualTo(prompts.size());
+        for (int p = 0; p < prompts.size(); p++) {
+            singleRun(prompts.get(p), steering());
+            FloatBuffer single = alone.lastPosition().heads();
+            assertThat(batched[p]).hasSize(size);
+            for (int i = 0; i < size; i++) {
+                assertThat((double) batched[p][i]).as("prompt %d, value %d", p, i).isCloseTo(single.get(i), within(TOLERANCE));
+            }
+        }
+    }
+
+    @Test
+    void lastPositionHeadsCarryTheSteeringsBiasExactly() throws Exception {
+        // a bias adds to z after the head: the steered output minus the unsteered one is the bias
+        ControlRow biased = ControlRow.identity(dims);
+        int layer = 2, head = 5, at = (layer * dims.heads() + head) * dims.headDim();
+        for (int k = 0; k < dims.headDim(); k++) biased.bias()[at + k] = 0.25f * (k - 7);
+        List<long[]> prompts = List.of(ParensLm.encode("{[(<"));
+        try (HeadScan scan = scanner(4)) {
+            float[] plain = scan.lastPositionHeads(prompts, ControlRow.identity(dims), () -> false)[0];
+            float[] steered = scan.lastPositionHeads(prompts, biased, () -> false)[0];
+            for (int k = 0; k < dims.headDim(); k++) {
+                assertThat((double) (steered[at + k] - plain[at + k])).isCloseTo(0.25 * (k - 7), within(1e-5));
+            }
+        }
+    }
+
+    @Test
+    void lastPositionHeadsRefuseOverlongPromptsAndStopWhenCancelled() throws Exception {
+        try (HeadScan scan = scanner(4)) {
+            long[] tooLong = new long[scan.maxLength()];
+            assertThatThrownBy(() -> scan.lastPositionHeads(List.of(ParensLm.encode("()"), tooLong), steering(), () -> false))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("prompt 1: " + scan.maxLength() + " tokens");
+            assertThatThrownBy(() -> scan.lastPositionHeads(List.of(ParensLm.encode("()")), steering(), () -> true))
+                    .isInstanceOf(CancellationException.class);
+        }
+    }
+
     private static FloatBuffer singleRun(long[] prompt, ControlRow row) throws Exception {
         ControlBatch controls = new ControlBatch(dims, 1);
         controls.set(0, row);
