@@ -7,8 +7,9 @@ import java.util.regex.Pattern;
 /** A gRPC status as HTTP sees it: the status code and the request field its description names. */
 final class GrpcHttpStatus {
 
-    // the API's descriptions start with the field at fault: "start.steering.inline.gains[2].head: ..."
-    private static final Pattern FIELD = Pattern.compile("[a-z_][a-z0-9_]*(\\[\\d+])?(\\.[a-z_][a-z0-9_]*(\\[\\d+])?)*");
+    // the API's descriptions start with the field at fault: "start.steering.inline.gains[2].head: ...";
+    // the HTTP layer's own name a header ("Content-Type: ...")
+    private static final Pattern FIELD = Pattern.compile("[A-Za-z_][A-Za-z0-9_-]*(\\[\\d+])?(\\.[a-z_][a-z0-9_]*(\\[\\d+])?)*");
 
     private GrpcHttpStatus() {
     }

@@ -28,6 +28,7 @@ abstract class HttpRelay<Q, P> extends ClientCall.Listener<P> {
     private final Context context;
     private ClientCall<Q, P> call;
     private volatile boolean closed;
+    private boolean done; // half-closed or cancelled: nothing more may be sent (context thread only)
 
     HttpRelay(RoutingContext http) {
         this.http = http;
@@ -54,22 +55,26 @@ abstract class HttpRelay<Q, P> extends ClientCall.Listener<P> {
     final boolean send(Q message, boolean halfClose) {
         if (closed) return false;
         context.runOnContext(ignored -> {
-            if (closed) return;
+            if (closed || done) return; // a message racing the stream's end has nowhere to go
             call.sendMessage(message);
-            if (halfClose) call.halfClose();
+            if (halfClose) halfClose();
         });
         return true;
     }
 
-    /** No more request messages: the server may end the call. */
+    /** No more request messages: the server may end the call. Call on the context. */
     final void halfClose() {
-        if (!closed) call.halfClose();
+        if (closed || done) return;
+        done = true;
+        call.halfClose();
     }
 
     /** Cancels the call from any thread (a DELETE, or the client's own wish). */
     final void cancel(String why) {
         context.runOnContext(ignored -> {
-            if (!closed) call.cancel(why, null);
+            if (closed) return;
+            done = true;
+            call.cancel(why, null);
         });
     }
 
