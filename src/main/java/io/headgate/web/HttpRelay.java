@@ -39,7 +39,9 @@ abstract class HttpRelay<Q, P> extends ClientCall.Listener<P> {
     final void start(Channel channel, MethodDescriptor<Q, P> method, Metadata headers) {
         call = channel.newCall(method, CallOptions.DEFAULT.withExecutor(task -> context.runOnContext(ignored -> task.run())));
         http.response().closeHandler(ignored -> {
-            if (!closed) call.cancel("the HTTP client went away", null);
+            if (closed) return;
+            done = true;
+            call.cancel("the HTTP client went away", null);
         });
         call.start(this, headers);
         call.request(1);

@@ -56,11 +56,15 @@ export function stream(method, request, on) {
   const handle = {
     get id() { return id; },
     get ended() { return ended; },
+    // an ack is quiet: one racing the stream's end is refused (the stream is gone), and that is no error
     async send(name, message = {}) {
       if (ended) return false;
       if (!id) { queued.push([name, message]); return true; }
       const response = await fetch(`/api/streams/${id}/${name}`, { method: 'POST', headers: headers(), body: JSON.stringify(message) });
-      if (!response.ok) { on.error?.(await errorOf(response)); return false; }
+      if (!response.ok) {
+        if (name !== 'ack' && !ended) on.error?.(await errorOf(response));
+        return false;
+      }
       return true;
     },
     cancel() {
