@@ -60,7 +60,8 @@ public class DiscoveryService implements Discovery {
     @Inject
     Canaries canaries;
 
-    static final int DEFAULT_PER_GROUP = 50, MAX_PER_GROUP = 1000;
+    /** Probes per task/depth group: at most 150, so one evaluation (11 groups for parens-lm) fits the background queue. */
+    static final int DEFAULT_PER_GROUP = 50, MAX_PER_GROUP = 150;
 
     @Override
     public Multi<ScanEvent> scan(ScanRequest request) {
@@ -146,6 +147,10 @@ public class DiscoveryService implements Discovery {
                     out.addGroups(GroupAccuracy.newBuilder().setTask(g.task()).setGroup(g.group()).setExamples(g.examples())
                             .setCorrect(g.correct()).setAccuracy(g.accuracy()));
                 }
+            } catch (io.headgate.engine.Rejection e) { // the background queue is full: other evaluations run
+                throw Errors.of(e);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw io.grpc.Status.DEADLINE_EXCEEDED.withDescription("the evaluation did not finish in time; its probes were cancelled").asRuntimeException();
             } catch (Exception e) {
                 throw Errors.internal("the evaluation", e);
             }

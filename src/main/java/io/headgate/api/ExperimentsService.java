@@ -132,7 +132,7 @@ public class ExperimentsService implements Experiments {
             LoadedModel m = Requests.readyModel(models, r.getModel(), "model");
             var experiment = requireExisting(r.getModel(), r.getName());
             long asked = Integer.toUnsignedLong(r.getPerGroup()); // uint32: Java's int wraps above 2^31 - 1
-            int limit = m instanceof LmModel ? 1000 : 100;
+            int limit = m instanceof LmModel ? DiscoveryService.MAX_PER_GROUP : 100; // what one canary run may queue
             if (asked > limit) throw Errors.invalid("per_group", asked + " exceeds " + limit);
             int perGroup = asked == 0 ? (m instanceof LmModel ? 20 : 10) : (int) asked;
             CompareExperimentResponse.Builder out = CompareExperimentResponse.newBuilder().setTest(McNemarTest.NAME);

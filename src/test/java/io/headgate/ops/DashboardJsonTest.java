@@ -29,7 +29,9 @@ class DashboardJsonTest {
             "headgate_generated_tokens_total", "headgate_steering_changes_total", "headgate_intervention_kl",
             "headgate_intervention_top1_changed_total", "headgate_active_streams", "headgate_waiting_streams", "headgate_canary_accuracy",
             "headgate_time_to_first_step_seconds", "headgate_inter_step_latency_seconds", "headgate_images_total",
-            "headgate_canary_sample_quality");
+            "headgate_canary_sample_quality", "headgate_forecast_absolute_error_total", "headgate_forecast_naive_absolute_error_total",
+            "headgate_forecast_quantile_loss_total", "headgate_forecast_naive_quantile_loss_total", "headgate_forecasts_total",
+            "headgate_forecast_observations_total", "headgate_time_to_first_forecast_seconds", "headgate_canary_forecast_error");
     private static final Pattern METRIC = Pattern.compile("\\b(headgate_[a-z0-9_]+)");
 
     @Test
@@ -131,6 +133,11 @@ class DashboardJsonTest {
         for (String metric : List.of("headgate_inter_step_latency_seconds", "headgate_images_total", "measure=\"accuracy\"",
                 "measure=\"frechet_distance\"")) {
             assertThat(d.queries()).as("a diffusion panel on " + metric).anyMatch(q -> q.expr().contains(metric));
+        }
+        // The forecast row: live error relative to seasonal naive, traffic, held-out canaries.
+        for (String metric : List.of("headgate_forecast_naive_absolute_error_total", "headgate_forecast_naive_quantile_loss_total",
+                "headgate_forecast_observations_total", "headgate_canary_forecast_error")) {
+            assertThat(d.queries()).as("a forecast panel on " + metric).anyMatch(q -> q.expr().contains(metric));
         }
         // The A/B row: panels comparing arms side by side.
         List<JsonNode> abPanels = new ArrayList<>();

@@ -53,9 +53,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DashboardQueriesTest {
 
     static final Path PROMETHEUS = Path.of("/usr/bin/prometheus");
-    static final String MODEL = "parens-lm", DIFFUSION = "digits-dit";
+    static final String MODEL = "parens-lm", DIFFUSION = "digits-dit", FORECASTER = "series-tsfm";
     /** Series only a diffusion model has: their panels are checked with a diffusion model chosen. */
     static final List<String> DIFFUSION_METRICS = List.of("_step_", "headgate_images_total", "headgate_canary_sample_quality");
+    /** Series only a forecaster has. */
+    static final List<String> FORECAST_METRICS = List.of("headgate_forecast", "first_forecast", "headgate_canary_forecast_error");
     static final Duration DEADLINE = Duration.ofSeconds(120);
 
     public static class CanariesAndShadows implements QuarkusTestProfile {
@@ -73,6 +75,8 @@ class DashboardQueriesTest {
     Generator generator;
     @GrpcClient("headgate")
     io.headgate.api.v1.Diffusion diffusion;
+    @GrpcClient("headgate")
+    io.headgate.api.v1.Forecaster forecaster;
 
     @Inject
     ModelHost host;
@@ -126,12 +130,14 @@ class DashboardQueriesTest {
                     "__interval", "15s", "__range", "5m");
             Map<String, String> chosenDiffusion = Map.of("model", DIFFUSION, "profile", "pag-l0", "arm", "none", "__rate_interval", "30s",
                     "__interval", "15s", "__range", "5m");
+            Map<String, String> chosenForecast = Map.of("model", FORECASTER, "profile", "prune-2", "arm", "none", "__rate_interval", "30s",
+                    "__interval", "15s", "__range", "5m");
             Map<String, String> checks = new LinkedHashMap<>();
             for (Dashboard.Query q : dashboard.queries()) {
                 checks.put(q + "  [All]", Dashboard.substitute(q.expr(), all));
-                boolean diffusion = DIFFUSION_METRICS.stream().anyMatch(q.expr()::contains);
-                checks.put(q + (diffusion ? "  [model=" + DIFFUSION + ", profile=pag-l0, arm=none]" : "  [model=" + MODEL + ", profile=pag-l1, arm=none]"),
-                        Dashboard.substitute(q.expr(), diffusion ? chosenDiffusion : chosen));
+                Map<String, String> pick = DIFFUSION_METRICS.stream().anyMatch(q.expr()::contains) ? chosenDiffusion
+                        : FORECAST_METRICS.stream().anyMatch(q.expr()::contains) ? chosenForecast : chosen;
+                checks.put(q + "  [model=" + pick.get("model") + ", profile=" + pick.get("profile") + ", arm=none]", Dashboard.substitute(q.expr(), pick));
             }
             for (String v : List.of("model", "profile", "arm")) {
                 checks.put("variable $" + v, Dashboard.substitute(Dashboard.variableQuery(dashboard.variable(v)), all));
@@ -157,7 +163,7 @@ class DashboardQueriesTest {
             assertThat(report).as("queries without data after %d s and %d rounds of traffic (of %d checks)",
                     DEADLINE.toSeconds(), rounds.get(), checks.size()).isEmpty();
             assertThat(variableValues(api, Dashboard.substitute(Dashboard.variableQuery(dashboard.variable("profile")), all), "profile"))
-                    .contains("identity", "pag-l1", "ablate-l3", "pag-l0");
+                    .contains("identity", "pag-l1", "ablate-l3", "pag-l0", "prune-2");
             assertThat(variableValues(api, Dashboard.substitute(Dashboard.variableQuery(dashboard.variable("arm")), all), "arm")).contains("none");
             stop.set(true);
             traffic.get(60, TimeUnit.SECONDS);
@@ -198,6 +204,22 @@ class DashboardQueriesTest {
             s.halfClose();
         }
         for (var image : images) image.await().atMost(Duration.ofSeconds(30));
+        forecastTraffic();
+    }
+
+    /** A forecast stream under prune-2 (identity compared beside it) fed a few actuals, then closed. */
+    private void forecastTraffic() {
+        List<io.headgate.api.v1.ForecastRequest> requests = new ArrayList<>();
+        io.headgate.api.v1.ForecastStart.Builder start = io.headgate.api.v1.ForecastStart.newBuilder().setModel(FORECASTER).setSeasonLength(12)
+                .setHorizon(12).setSteering(steering("prune-2"));
+        for (int i = 0; i < 60; i++) start.addContext(100 + 10 * Math.sin(2 * Math.PI * i / 12) + i);
+        requests.add(io.headgate.api.v1.ForecastRequest.newBuilder().setStart(start).build());
+        for (int i = 60; i < 64; i++) {
+            requests.add(io.headgate.api.v1.ForecastRequest.newBuilder().setObserve(io.headgate.api.v1.Observe.newBuilder()
+                    .addValues(100 + 10 * Math.sin(2 * Math.PI * i / 12) + i)).build());
+        }
+        requests.add(io.headgate.api.v1.ForecastRequest.newBuilder().setClose(io.headgate.api.v1.Close.getDefaultInstance()).build());
+        forecaster.forecast(io.smallrye.mutiny.Multi.createFrom().iterable(requests)).collect().asList().await().atMost(Duration.ofSeconds(30));
     }
 
     private static Start.Builder start(String prompt) {

@@ -2,6 +2,7 @@ package io.headgate.steer;
 
 import io.headgate.model.ControlRow;
 import io.headgate.model.BundleManifest.Dimensions;
+import io.headgate.testing.Shipped;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -76,7 +77,7 @@ class ProfileCompilerTest {
     @Test
     void shippedProfilesCompileToWhatTheySay(@TempDir Path dir) throws Exception {
         ProfileRegistry registry = new ProfileRegistry(dir);
-        assertThat(registry.seedFromDirectory(Path.of("profiles"))).isEqualTo(3);
+        assertThat(registry.seedFromDirectory(Shipped.PROFILES)).isEqualTo(Shipped.profiles()).isGreaterThanOrEqualTo(5);
 
         ProfileSpec boost = registry.latest("parens-lm", "boost-l3").orElseThrow().spec();
         ProfileValidator.validate(boost, DIMS, 8f);
@@ -90,6 +91,13 @@ class ProfileCompilerTest {
         ControlRow perturbed = ProfileCompiler.compile(pag, DIMS);
         for (int i = 0; i < 4 * H; i++) assertThat(perturbed.mix()[i]).isEqualTo(i / H == 1 ? 1f : 0f);
         assertThat(perturbed.gain()).containsOnly(1f);
+
+        ProfileSpec pag0 = registry.latest("digits-dit", "pag-l0").orElseThrow().spec();
+        assertThat(pag0.guidance().perturbationScale()).isEqualTo(0.5f);
+        assertThat(pag0.guidance().cfgScale()).as("left to the stream").isNull();
+        ProfileSpec prune = registry.latest("series-tsfm", "prune-2").orElseThrow().spec();
+        assertThat(prune.description()).containsIgnoringCase("prune-only");
+        assertThat(prune.gains()).containsExactly(new HeadGain(2, 0, 0f), new HeadGain(3, 2, 0f));
     }
 
     private static float[] filled(float value) {

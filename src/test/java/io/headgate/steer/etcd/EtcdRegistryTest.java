@@ -21,6 +21,7 @@ import com.google.protobuf.ByteString;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import io.headgate.testing.Shipped;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
@@ -178,7 +179,7 @@ class EtcdRegistryTest {
         } finally {
             pool.shutdownNow();
         }
-        assertThat(installed).as("three shipped profiles, installed once in all").isEqualTo(3);
+        assertThat(installed).as("every shipped profile, installed once in all").isEqualTo(Shipped.profiles());
         for (String name : List.of("ablate-l3", "pag-l1", "boost-l3")) {
             assertThat(a.etcd.range(RangeRequest.newBuilder().setKey(utf8(root + "profiles/" + MODEL + "/" + name + "/"))
                     .setRangeEnd(EtcdRevisionStore.rangeEnd(utf8(root + "profiles/" + MODEL + "/" + name + "/"))).build(), "test").getKvsCount())
