@@ -30,13 +30,13 @@ import java.util.concurrent.TimeUnit;
  * The same requests made by a plain grpc-java client, the reference the HTTP surfaces are held to:
  * the console transport and the OpenAI endpoint must give what gRPC gives.
  */
-final class GrpcReference implements AutoCloseable {
+public final class GrpcReference implements AutoCloseable {
 
-    static final String ADMIN_TOKEN = "test-admin-token";
+    public static final String ADMIN_TOKEN = "test-admin-token";
 
     private final ManagedChannel channel;
 
-    GrpcReference(int port) {
+    public GrpcReference(int port) {
         channel = ManagedChannelBuilder.forAddress("localhost", port).usePlaintext().build();
     }
 
@@ -44,7 +44,7 @@ final class GrpcReference implements AutoCloseable {
         return GeneratorGrpc.newStub(channel);
     }
 
-    ProfilesGrpc.ProfilesBlockingStub admin() {
+    public ProfilesGrpc.ProfilesBlockingStub admin() {
         Metadata headers = new Metadata();
         headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + ADMIN_TOKEN);
         return ProfilesGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
@@ -54,7 +54,7 @@ final class GrpcReference implements AutoCloseable {
         return DiscoveryGrpc.newBlockingStub(channel);
     }
 
-    ForecasterGrpc.ForecasterBlockingStub forecaster() {
+    public ForecasterGrpc.ForecasterBlockingStub forecaster() {
         return ForecasterGrpc.newBlockingStub(channel);
     }
 
@@ -63,7 +63,7 @@ final class GrpcReference implements AutoCloseable {
      * takes that many tokens, sends the Steer to {@code to}, then acknowledges everything (so the
      * switch lands on token {@code steerAfter}, as the console's pause does). Returns every event.
      */
-    List<GenerateEvent> generate(Start start, int steerAfter, String to) {
+    public List<GenerateEvent> generate(Start start, int steerAfter, String to) {
         CompletableFuture<List<GenerateEvent>> done = new CompletableFuture<>();
         List<GenerateEvent> events = new ArrayList<>();
         StreamObserver<GenerateRequest>[] requests = new StreamObserver[1];
@@ -112,7 +112,7 @@ final class GrpcReference implements AutoCloseable {
     }
 
     /** The events of a Diffusion.Generate call run to its end. */
-    List<DiffusionEvent> diffusion(DiffusionStart start) {
+    public List<DiffusionEvent> diffusion(DiffusionStart start) {
         CompletableFuture<List<DiffusionEvent>> done = new CompletableFuture<>();
         List<DiffusionEvent> events = new ArrayList<>();
         StreamObserver<DiffusionRequest> requests = DiffusionGrpc.newStub(channel).generate(new StreamObserver<>() {
