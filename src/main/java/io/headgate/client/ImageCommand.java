@@ -174,7 +174,7 @@ final class ImageCommand {
         }
 
         private void step(DenoisingStep s) {
-            err.printf(Locale.ROOT, "step %d of %d  t %.3f→%.3f  %s  rows %d  cfg %.2f  pag %.2f%n", s.getIndex(), s.getTotal(), s.getT(), s.getTNext(),
+            err.printf(Locale.ROOT, "step %d (%d of %d)  t %.3f→%.3f  %s  rows %d  cfg %.2f  pag %.2f%n", s.getIndex(), s.getIndex() + 1, s.getTotal(), s.getT(), s.getTNext(),
                     EventPrinter.tag(s.getSteering()), s.getRows(), s.getGuidance().getCfgScale(), s.getGuidance().getPerturbationScale());
             if (s.hasPreview() && previews != null && !s.getPreview().getPng().isEmpty()) {
                 try {
