@@ -95,6 +95,21 @@ final class Browser implements AutoCloseable {
         byId(id).click();
     }
 
+    /**
+     * Clicks the element {@code by} finds, finding it again if the page re-rendered it between
+     * finding and clicking (a list the page loads twice, say).
+     */
+    void click(By by) {
+        until(d -> {
+            try {
+                d.findElement(by).click();
+                return true;
+            } catch (org.openqa.selenium.StaleElementReferenceException | org.openqa.selenium.NoSuchElementException e) {
+                return null;
+            }
+        });
+    }
+
     Object js(String script, Object... args) {
         return ((JavascriptExecutor) driver).executeScript(script, args);
     }

@@ -186,7 +186,7 @@ class ConsoleBrowserTest {
         browser.choose("profiles-model", "parens-lm");
         browser.click("profiles-load");
         browser.until(d -> d.findElements(By.cssSelector("#profiles-list button[data-profile='" + name + "']")).size() == 1);
-        browser.driver.findElement(By.cssSelector("#profiles-list button[data-profile='" + name + "']")).click();
+        browser.click(By.cssSelector("#profiles-list button[data-profile='" + name + "']"));
         browser.untilText("profiles-status", name + "@1");
 
         BundleManifest.Dimensions dims = host.entry("parens-lm").model().manifest().dimensions();
@@ -202,7 +202,7 @@ class ConsoleBrowserTest {
         checkCells("heatmap-bias", dims, biasNorm);
 
         // edit one head, then try to save without the admin token: refused in the page, nothing written
-        browser.driver.findElement(By.cssSelector("#heatmap-gain td[data-layer='0'][data-head='0']")).click();
+        browser.click(By.cssSelector("#heatmap-gain td[data-layer='0'][data-head='0']"));
         browser.type("cell-editor-value", "0.3");
         browser.click("cell-editor-ok");
         browser.untilText("profiles-status", "not saved");
