@@ -18,19 +18,16 @@ import io.headgate.api.v1.Token;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
- * {@code headgate-client}: one Generate call from the command line, a plain program that does not
- * start Quarkus. Run it with
- * {@code ./mvnw -q compile exec:java -Dexec.mainClass=io.headgate.client.HeadgateClient -Dexec.args="..."};
- * {@link ClientOptions#USAGE} lists the options.
+ * {@code headgate generate}: one Generate call from the command line, a plain program that does not
+ * start Quarkus ({@link Headgate} runs it); {@link ClientOptions#USAGE} lists the options.
  *
  * <p>The client acknowledges each token after printing it. With the credit window sent in Start,
  * the server is then never more than that many tokens ahead of the screen, which is what lets a
@@ -40,43 +37,20 @@ public final class HeadgateClient {
 
     static final int EXIT_FINISHED = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130;
 
-    static {
-        // jboss-logmanager (the gateway's) is on the classpath and answers System.getLogger, which the
-        // JDK calls on exit; it complains unless it is also java.util.logging's manager from the start
-        if (System.getProperty("java.util.logging.manager") == null) {
-            System.setProperty("java.util.logging.manager", "org.jboss.logmanager.LogManager");
-        }
-    }
-
-    // grpc-netty logs transport details at INFO through java.util.logging; they are not the user's business.
-    // A strong reference: the logging framework holds loggers weakly and would forget the level.
-    private static final Logger GRPC_LOG = Logger.getLogger("io.grpc");
-
     private HeadgateClient() {
     }
 
+    /** Kept for {@code exec:java -Dexec.mainClass=io.headgate.client.HeadgateClient}: the {@code generate} command. */
     public static void main(String[] args) {
-        GRPC_LOG.setLevel(Level.WARNING);
-        ClientOptions options;
-        try {
-            options = ClientOptions.parse(args);
-        } catch (ClientOptions.UsageException e) {
-            if (e.help()) {
-                System.out.println(ClientOptions.USAGE);
-                System.exit(EXIT_FINISHED);
-            }
-            System.err.println("error: " + e.getMessage());
-            System.err.println(ClientOptions.USAGE);
-            System.exit(EXIT_USAGE);
-            return;
-        }
-        System.exit(run(options));
+        String[] command = new String[args.length + 1];
+        command[0] = "generate";
+        System.arraycopy(args, 0, command, 1, args.length);
+        Headgate.main(command);
     }
 
-    /** Runs one generation to its end; returns the exit status. */
-    static int run(ClientOptions options) {
-        // the markers are not ASCII: write UTF-8 whatever the platform's default console encoding is
-        EventPrinter printer = new EventPrinter(options.verbose(), utf8(System.out), utf8(System.err));
+    /** Runs one generation to its end, printing to {@code out} and {@code err}; returns the exit status. */
+    static int run(ClientOptions options, PrintStream out, PrintStream err, InputStream in) {
+        EventPrinter printer = new EventPrinter(options.verbose(), out, err);
         ManagedChannel channel = ManagedChannelBuilder.forAddress(options.target().host(), options.target().port())
                 .usePlaintext()
                 .build();
@@ -89,7 +63,7 @@ public final class HeadgateClient {
         Runtime.getRuntime().addShutdownHook(interrupt);
         try {
             generation.start(GeneratorGrpc.newStub(channel));
-            if (options.interactive()) readSwitchesFromStdin(generation, printer);
+            if (options.interactive()) readSwitchesFromStdin(generation, printer, in);
             return generation.exitStatus().join();
         } finally {
             close(channel);
@@ -105,9 +79,9 @@ public final class HeadgateClient {
      * {@code --interactive}: each non-empty stdin line, "REF" or "REF reprefill", switches the stream.
      * A daemon thread, so a pending read never keeps the program alive after the stream ends.
      */
-    private static void readSwitchesFromStdin(Generation generation, EventPrinter printer) {
+    private static void readSwitchesFromStdin(Generation generation, EventPrinter printer, InputStream stdin) {
         Thread.ofPlatform().daemon().name("headgate-client-stdin").start(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(stdin, StandardCharsets.UTF_8))) {
                 for (String line; (line = in.readLine()) != null; ) {
                     String[] words = line.strip().split("\\s+");
                     if (words[0].isEmpty()) continue;
@@ -132,10 +106,6 @@ public final class HeadgateClient {
             channel.shutdownNow();
             Thread.currentThread().interrupt();
         }
-    }
-
-    private static PrintStream utf8(PrintStream stream) {
-        return new PrintStream(stream, false, StandardCharsets.UTF_8);
     }
 
     // ------------------------------------------------------------------ the call
