@@ -266,6 +266,38 @@ class ConsoleBrowserTest {
         }
     }
 
+    /** The console's default search on the forecaster: its picks, each head's score alone and the held-out table, as a gRPC search gives them. */
+    @Test
+    void aSearchShowsEachHeadAloneAndItsHeldOutReport() {
+        open("discovery");
+        browser.choose("search-model", "series-tsfm");
+        browser.click("search-run");
+        browser.untilText("search-progress", "done (");
+
+        var request = io.headgate.api.v1.SearchRequest.newBuilder().setModel("series-tsfm").setRounds(2).setRandomSets(2).setSeed(1).setGain(0)
+                .setMaxLoss(1).setWindows(io.headgate.api.v1.WindowObjective.newBuilder().setMetric("relative_mase").setDevPerFrequency(3)
+                        .setHeldOutPerFrequency(3)).build();
+        var events = new ArrayList<io.headgate.api.v1.SearchEvent>();
+        grpc.discovery().search(request).forEachRemaining(events::add);
+        var result = events.getLast().getResult();
+        String chosen = result.getPicksList().stream().map(p -> "L" + p.getUnit().getLayer() + "H" + p.getUnit().getHead())
+                .collect(java.util.stream.Collectors.joining(" "));
+        assertThat(browser.byId("search-summary").getText()).contains("chose " + chosen);
+        List<WebElement> cells = browser.all("#search-first-round td");
+        assertThat(cells).hasSize(result.getFirstRoundCount());
+        double baseline = result.getDevBaseline().getScore().getValue();
+        for (WebElement cell : cells) {
+            int l = Integer.parseInt(cell.getDomAttribute("data-layer")), h = Integer.parseInt(cell.getDomAttribute("data-head"));
+            var alone = result.getFirstRoundList().stream().filter(p -> p.getUnit().getLayer() == l && p.getUnit().getHead() == h).findFirst().orElseThrow();
+            // relative MASE is lower-is-better: the map shows the improvement, baseline minus the head's score
+            assertThat(Double.parseDouble(cell.getDomAttribute("data-value"))).as("layer %d head %d", l, h)
+                    .isCloseTo(baseline - alone.getDevScore(), within(1e-9));
+        }
+        // baseline, the choice, two random sets
+        assertThat(browser.all("#search-table tbody tr")).hasSize(4);
+        assertThat(browser.all("#search-table tbody tr").get(1).getText()).startsWith("search: " + chosen);
+    }
+
     /** An image's denoising steps appear with previews, then the image: the very PNG a gRPC client gets. */
     @Test
     void aDiffusionImageAppears() {
