@@ -95,7 +95,7 @@ class ProfileRegistryTest {
         ProfileSpec spec = new ProfileSpec("a bias with awkward floats",
                 List.of(new HeadGain(-1, 2, 0.1f), new HeadGain(3, -1, 1.0000001f)),
                 List.of(new HeadBias(1, 4, vector)),
-                List.of(new HeadMix(2, 2, 1f / 3f)));
+                List.of(new HeadMix(2, 2, 1f / 3f)), new GuidanceSpec(null, 0.5f, 0.002f)); // guidance once went unsaved
 
         ProfileRegistry first = new ProfileRegistry(dir);
         first.put(MODEL, "rich", gain(1f), 0);
