@@ -56,7 +56,7 @@ final class SearchMapping {
     private static SearchScore score(Measure m, Measure baseline) {
         double[] d = m.pairedDifference(baseline);
         return SearchScore.newBuilder().setName(m.name()).setLowerIsBetter(m.lowerIsBetter()).setValue(m.value())
-                .setDifference(Double.isNaN(d[0]) ? m.value() - baseline.value() : d[0]).setStandardError(d[1]).build();
+                .setDifference(m.value() - baseline.value()).setStandardError(d[1]).build();
     }
 
     private static SearchPick pick(SearchResult.Pick p) {

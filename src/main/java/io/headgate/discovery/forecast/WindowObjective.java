@@ -18,8 +18,8 @@ import java.util.function.Function;
 
 /**
  * A forecaster's search objective: errors relative to seasonal naive on real windows, the development
- * and held-out windows from different series. Relative MASE is paired per window through the window's
- * MASE; relative WQL is a pooled ratio with no per-window value.
+ * and held-out windows from different series. Both are geometric means of per-series ratios, not means
+ * over windows, so they carry no per-example values (and no paired standard error).
  */
 public final class WindowObjective implements Objective {
 
@@ -103,7 +103,7 @@ public final class WindowObjective implements Objective {
 
     private static Measure measure(Metric metric, HeldOutStreams.Outcome o) {
         return switch (metric) {
-            case RELATIVE_MASE -> new Measure(metric.label(), true, o.overall().relativeMase(), o.windowMase());
+            case RELATIVE_MASE -> new Measure(metric.label(), true, o.overall().relativeMase(), null);
             case RELATIVE_WQL -> new Measure(metric.label(), true, o.overall().relativeWql(), null);
         };
     }

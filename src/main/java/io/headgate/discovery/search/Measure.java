@@ -4,7 +4,8 @@ package io.headgate.discovery.search;
  * One measured quantity of a candidate on a split: its value and, where it is a mean over examples,
  * each example's value in the split's order (so two candidates measured on one split are paired).
  *
- * @param perExample null where the measure is not a mean over examples (a Fréchet distance)
+ * @param perExample values whose mean is {@code value}; null where the measure is not a mean over
+ *                   examples (a Fréchet distance, a geometric mean of ratios)
  */
 public record Measure(String name, boolean lowerIsBetter, double value, double[] perExample) {
 

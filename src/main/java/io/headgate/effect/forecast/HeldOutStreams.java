@@ -30,12 +30,8 @@ import java.util.function.BooleanSupplier;
  */
 public final class HeldOutStreams {
 
-    /**
-     * The scores, and per window (in window order) its mean absolute error (the median against the
-     * actuals) and that error over the window's MASE scale.
-     */
-    public record Outcome(HeldOutScores.Summary overall, Map<String, HeldOutScores.Summary> byFrequency, double[] windowMae,
-                          double[] windowMase) {
+    /** The scores, and per window (in window order) its mean absolute error (the median against the actuals). */
+    public record Outcome(HeldOutScores.Summary overall, Map<String, HeldOutScores.Summary> byFrequency, double[] windowMae) {
     }
 
     private final Scheduler<ForecastState, ForecastMessage, ForecastOutput, ForecastSummary> scheduler;
@@ -90,7 +86,7 @@ public final class HeldOutStreams {
         List<Outcome> out = new ArrayList<>(steerings.size());
         for (int s = 0; s < steerings.size(); s++) {
             HeldOutScores scores = new HeldOutScores(levelList);
-            double[] mae = new double[n], mase = new double[n];
+            double[] mae = new double[n];
             for (int i = 0; i < n; i++) {
                 ForecastOutput.ProfileForecast f = forecasts.get(s * n + i);
                 int h = f.median().length;
@@ -99,10 +95,8 @@ public final class HeldOutStreams {
                 HeldOutWindow w = windows.get(i);
                 scores.add(w, stepMajor);
                 mae[i] = new ErrorSums(levels.length).add(w.actual(), f.median(), stepMajor, levelValues).mae();
-                double scale = w.scale();
-                mase[i] = scale > 0 ? mae[i] / scale : Double.NaN; // a flat history has no scale
             }
-            out.add(new Outcome(scores.overall(), scores.byFrequency(), mae, mase));
+            out.add(new Outcome(scores.overall(), scores.byFrequency(), mae));
         }
         return out;
     }
