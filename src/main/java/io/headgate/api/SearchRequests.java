@@ -48,7 +48,7 @@ final class SearchRequests {
 
     /** Development probes and samples are drawn from this seed; held-out ones from {@link Canaries#SEED}. */
     static final long DEV_SEED = Canaries.SEED + 1_000_003;
-    static final int DEFAULT_ROUNDS = 3, DEFAULT_RANDOM_SETS = 0, DEFAULT_MAX_EVALUATIONS = 2000, DEFAULT_MAX_SECONDS = 1800;
+    static final int DEFAULT_ROUNDS = 3, DEFAULT_MAX_EVALUATIONS = 2000, DEFAULT_MAX_SECONDS = 1800;
     static final int DEFAULT_PER_GROUP = 50, DEFAULT_PER_CLASS = 10, DEFAULT_PER_FREQUENCY = 10;
     /** Rows of candidates' streams in flight at once: enough to fill the scheduler's batches, few enough for live traffic. */
     private static final int IN_FLIGHT = 64;
@@ -99,12 +99,15 @@ final class SearchRequests {
             }
             sweep.add(s);
         }
-        int maxSeconds = r.getMaxSeconds() == 0 ? DEFAULT_MAX_SECONDS : r.getMaxSeconds();
+        int maxSeconds = count(r.getMaxSeconds(), "max_seconds", DEFAULT_MAX_SECONDS, 7 * 24 * 3600);
+        int perRound = count(r.getPerRound(), "per_round", 1, candidates.size());
+        int rounds = count(r.getRounds(), "rounds", DEFAULT_ROUNDS, candidates.size());
+        int randomSets = count(r.getRandomSets(), "random_sets", 0, 100);
+        int maxEvaluations = count(r.getMaxEvaluations(), "max_evaluations", DEFAULT_MAX_EVALUATIONS, 1_000_000);
         Objective objective = objective(r, Duration.ofSeconds(maxSeconds));
         try {
-            SearchPlan plan = new SearchPlan(candidates, intervention, r.getPerRound() == 0 ? 1 : r.getPerRound(),
-                    r.getRounds() == 0 ? DEFAULT_ROUNDS : r.getRounds(), r.getMaxLoss(), sweep, r.getRandomSets(), r.getSeed(), references,
-                    r.getMaxEvaluations() == 0 ? DEFAULT_MAX_EVALUATIONS : r.getMaxEvaluations(), Duration.ofSeconds(maxSeconds));
+            SearchPlan plan = new SearchPlan(candidates, intervention, perRound, rounds, r.getMaxLoss(), sweep, randomSets, r.getSeed(), references,
+                    maxEvaluations, Duration.ofSeconds(maxSeconds));
             if (plan.maxEvaluations() < plan.minimumEvaluations()) {
                 throw Errors.invalid("max_evaluations", plan.maxEvaluations() + " is below the " + plan.minimumEvaluations()
                         + " this search needs: the baseline, one round of " + candidates.size() + " candidates, the sweep and the held-out report");
@@ -112,7 +115,7 @@ final class SearchRequests {
             return new Search(plan, objective);
         } catch (IllegalArgumentException e) {
             String message = e.getMessage();
-            throw Errors.invalid(message.startsWith("max_loss") ? "max_loss" : message.startsWith("random_sets") ? "random_sets" : "per_round", message);
+            throw Errors.invalid(message.startsWith("max_loss") ? "max_loss" : "candidates", message);
         }
     }
 
@@ -120,6 +123,13 @@ final class SearchRequests {
     private ProfileSpec storedSpec(Steering s) {
         if (s.tag().profile().equals(SteeringResolver.IDENTITY)) return ProfileSpec.IDENTITY;
         return registry.revision(model.name(), s.tag().profile(), s.tag().revision()).orElseThrow().spec();
+    }
+
+    /** A uint32 count: 0 takes the default; above {@code max} is refused naming the field. */
+    private static int count(int asked, String field, int fallback, int max) {
+        long n = Integer.toUnsignedLong(asked);
+        if (n > max) throw Errors.invalid(field, n + " exceeds " + max);
+        return n == 0 ? fallback : (int) n;
     }
 
     private Intervention intervention(SearchRequest r) {

@@ -148,6 +148,7 @@ class SearchApiTest extends GatewayTestBase {
         assertThat(failure(deepBrackets().clearIntervention().build()).getDescription()).startsWith("intervention");
         assertThat(failure(deepBrackets().setMaxEvaluations(5).build()).getDescription()).startsWith("max_evaluations");
         assertThat(failure(deepBrackets().setGain(1e6f).build()).getDescription()).startsWith("gain");
+        assertThat(failure(deepBrackets().setRounds(-1).build()).getDescription()).startsWith("rounds: 4294967295 exceeds 8");
         assertThat(failure(deepBrackets().addLayers(9).build()).getDescription()).startsWith("layers[1]");
         assertThat(failure(deepBrackets().setProbes(ProbeObjective.newBuilder().setScore(brackets(8, 3))).build()).getDescription())
                 .startsWith("probes.score.max_depth");
