@@ -61,9 +61,10 @@ import java.time.Instant;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
- * {@code headgate.v1.Discovery}: head scans and the profiles suggested from them. Requests are
- * validated on a worker thread; a scan then runs on its model's discovery thread
- * ({@link DiscoveryHost}), never on the scheduler's. SuggestProfile needs the admin token.
+ * {@code headgate.v1.Discovery}: head scans and the profiles suggested from them, searches,
+ * directions and evaluations. Requests are validated on a worker thread; scans, searches and
+ * directions then run on the model's discovery thread ({@link DiscoveryHost}), never on the
+ * scheduler's. SuggestProfile and SaveSearchProfile need the admin token.
  */
 @GrpcService
 @Blocking
@@ -85,7 +86,10 @@ public class DiscoveryService implements Discovery {
     @Inject
     Canaries canaries;
 
-    /** Probes per task/depth group: at most 150, so one evaluation (11 groups for parens-lm) fits the background queue. */
+    /**
+     * Probes per task/depth group: at most 150, so one evaluation (11 groups for parens-lm) fits the
+     * background queue; diffusion and forecast evaluations keep at most 64 streams in flight instead.
+     */
     static final int DEFAULT_PER_GROUP = 50, MAX_PER_GROUP = 150, MAX_PER_CLASS = 1000, MAX_PER_FREQUENCY = 10_000;
     private static final int EVALUATION_IN_FLIGHT = 64;
     private static final java.time.Duration EVALUATION_TIMEOUT = java.time.Duration.ofMinutes(10);
@@ -318,7 +322,7 @@ public class DiscoveryService implements Discovery {
                 .setRelativeMase(q.relativeMase()).setRelativeWql(q.relativeWql())).build();
     }
 
-    /** Discovery serves language models for now. */
+    /** Scans and suggestions serve language models. */
     private LmModel readyModel(String name) {
         return Requests.readyModel(models, name, "model", LmModel.class, "Discovery");
     }
