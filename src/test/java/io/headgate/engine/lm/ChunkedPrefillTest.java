@@ -121,4 +121,48 @@ class ChunkedPrefillTest {
             }
         }
     }
+
+    /**
+     * A prompt longer than the admission budget is admitted while another stream runs (one stream
+     * per turn always is), and then read in chunks: it finishes long before the running stream does.
+     */
+    @Test
+    void aPromptAboveTheAdmissionBudgetIsAdmittedWhileOthersRun() throws Exception {
+        try (CausalLmGraph graph = ParensLm.graph()) {
+            var ident = new Steering(SteeringTag.IDENTITY, ControlRow.identity(graph.manifest().dimensions()), null);
+            var workload = new CausalLmWorkload(graph, new CausalLmWorkload.Config(4, 0, 8), ParensLm::decode, LmMeters.detached("parens-lm"));
+            var config = new Scheduler.Config(4, 8, 64, java.time.Duration.ZERO, 16, 8);
+            try (var s = new Scheduler<>("parens-lm", workload, config, EngineMetrics.detached())) {
+                java.util.concurrent.CountDownLatch submitted = new java.util.concurrent.CountDownLatch(1);
+                LmSink longPrompt = new LmSink();
+                LmSink running = new LmSink() {
+                    int outputs;
+
+                    @Override
+                    public void event(StreamEvent<TokenEvent, Completion> event) {
+                        super.event(event);
+                        // hold the scheduler inside a step until the long prompt waits: the next turn admits it while this runs
+                        if (event instanceof StreamEvent.Output<TokenEvent, Completion> && ++outputs == 3) {
+                            try {
+                                submitted.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        }
+                    }
+                };
+                s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 60, List.of(), true,
+                        LmRequest.Shadow.NONE)), ident, 0, running);
+                long[] prompt = ParensLm.encode("(".repeat(10) + ")".repeat(9) + "=");
+                assertThat(prompt.length).as("the prompt costs more than the budget of 8").isGreaterThan(8);
+                running.nextToken();
+                s.submit(workload.open(new LmRequest(prompt, SamplingParams.greedy(), 2, List.of(), true, LmRequest.Shadow.NONE)), ident, 0,
+                        longPrompt);
+                submitted.countDown();
+                assertThat(longPrompt.outputs()).hasSize(2);
+                assertThat(running.done).as("the running stream (60 tokens) is still running").isNotDone();
+                assertThat(running.outputs()).hasSize(60);
+            }
+        }
+    }
 }
