@@ -588,8 +588,15 @@ public final class BenchmarkSuite {
     }
 
     void ratio(String what, String model, String goal, DoublePredicate met, Interleaved.Block a, Interleaved.Block b) throws Exception {
-        Stats.Spread quiet = Stats.Spread.of(Interleaved.ratios(a, b, 1, pairs));
-        report.ratio(new Report.Ratio(what, model, quiet, loaded ? underLoad(a, b) : null, goal, met));
+        double seconds = quick ? 3 : 8; // bare-loop blocks are short: as many pairs as fit
+        Stats.Spread quiet = Stats.Spread.of(Interleaved.ratios(a, b, 1, pairs, seconds));
+        Stats.Spread underLoad = null;
+        if (loaded) {
+            try (BackgroundLoad load = BackgroundLoad.start()) {
+                underLoad = Stats.Spread.of(Interleaved.ratios(a, b, 1, pairs, seconds));
+            }
+        }
+        report.ratio(new Report.Ratio(what, model, quiet, underLoad, goal, met));
     }
 
     /** A ratio of one engine: in the main table (with its loaded twin) for this checkout, in the engine table for every engine. */

@@ -25,16 +25,22 @@ final class Interleaved {
 
     /** {@code pairs} ratios A/B after {@code warmUp} blocks of each. */
     static List<Double> ratios(Block a, Block b, int warmUp, int pairs) throws Exception {
-        return pairs(a, b, warmUp, pairs, (x, y) -> x / y);
+        return pairs(a, b, warmUp, pairs, 0, (x, y) -> x / y);
     }
 
-    static List<Double> pairs(Block a, Block b, int warmUp, int pairs, PairValue value) throws Exception {
+    /** At least {@code pairs} ratios A/B, and more until {@code seconds} have passed (short blocks: many pairs). */
+    static List<Double> ratios(Block a, Block b, int warmUp, int pairs, double seconds) throws Exception {
+        return pairs(a, b, warmUp, pairs, seconds, (x, y) -> x / y);
+    }
+
+    static List<Double> pairs(Block a, Block b, int warmUp, int pairs, double seconds, PairValue value) throws Exception {
         for (int i = 0; i < warmUp; i++) {
             a.measure();
             b.measure();
         }
         List<Double> out = new ArrayList<>(pairs);
-        for (int i = 0; i < pairs; i++) {
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        for (int i = 0; i < pairs || System.nanoTime() < end; i++) {
             double x, y;
             if (i % 2 == 0) { // A B, then B A: neither side always goes first
                 x = a.measure();
