@@ -110,8 +110,8 @@ final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, Toke
             case TEXT -> {
                 if (s.getText().isEmpty()) throw Errors.invalid("start.prompt.text", "empty");
                 if (model.tokenizer() == null) throw Errors.invalid("start.prompt.text", "model '" + m.name() + "' has no tokenizer; send token_ids");
-                long[] encoded = model.tokenizer().encode(s.getText()).getIds();
-                rejectDroppedCharacters(s.getText(), model.tokenizer().decode(encoded, true));
+                long[] encoded = model.tokenizer().encode(s.getText());
+                rejectDroppedCharacters(s.getText(), model.tokenizer().decode(encoded));
                 yield encoded;
             }
             case TOKEN_IDS -> {

@@ -74,7 +74,7 @@ final class ScanRequests {
         rejectDroppedCharacters(field, prompt + answer);
         ScanExample example;
         try {
-            example = ScanExamples.teacherForced(label, prompt, answer, text -> model.tokenizer().encode(text).getIds());
+            example = ScanExamples.teacherForced(label, prompt, answer, text -> model.tokenizer().encode(text));
         } catch (IllegalArgumentException e) {
             throw Errors.invalid(field + ".answer", e.getMessage());
         }
@@ -87,7 +87,7 @@ final class ScanRequests {
 
     /** A tokenizer without an unknown token drops what it cannot encode: refuse rather than scan other text. */
     private void rejectDroppedCharacters(String field, String text) {
-        String decoded = model.tokenizer().decode(model.tokenizer().encode(text).getIds(), true);
+        String decoded = model.tokenizer().decode(model.tokenizer().encode(text));
         if (!decoded.replaceAll("\\s+", "").equals(text.replaceAll("\\s+", ""))) {
             throw Errors.invalid(field, "the tokenizer cannot encode all of '" + text + "'");
         }

@@ -17,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -144,8 +145,15 @@ public final class CheckpointConverter {
      */
     BundleManifest convertForecaster(Path checkpoint, Path out, Options options, String knownHash, PatchLlamaConfig config,
                                      SteerablePatchGraph.AttentionKind attention) throws IOException {
-        if (options.allLogits() || options.concatCache() || options.maxLength() > 0 || options.float16()) {
-            throw new IllegalArgumentException("all-logits, concat-cache, max-length and fp16 apply to language models only; "
+        // a forecaster's graph is fp32 with no cache and one output per series: name each option that cannot apply
+        List<String> lmOnly = new ArrayList<>();
+        if (options.allLogits()) lmOnly.add("allLogits (--all-logits)");
+        if (options.concatCache()) lmOnly.add("concatCache");
+        if (options.maxLength() > 0) lmOnly.add("maxLength (--max-length)");
+        if (options.float16()) lmOnly.add("float16 (--fp16; forecast graphs are fp32)");
+        if (!lmOnly.isEmpty()) {
+            throw new IllegalArgumentException((lmOnly.size() == 1 ? "option " : "options ") + String.join(", ", lmOnly)
+                    + (lmOnly.size() == 1 ? " applies" : " apply") + " to language models only; "
                     + checkpoint + " is a " + PatchLlamaConfig.MODEL_TYPE + " forecaster");
         }
         try (CheckpointWeights weights = new CheckpointWeights(checkpoint)) {

@@ -2,9 +2,7 @@ package io.headgate.effect;
 
 import io.headgate.engine.Fault;
 import io.headgate.engine.Scheduler;
-import io.headgate.engine.Stream;
 import io.headgate.engine.StreamEvent;
-import io.headgate.engine.StreamSink;
 import io.headgate.engine.lm.CausalLmWorkload;
 import io.headgate.engine.lm.Completion;
 import io.headgate.engine.lm.LmRequest;
@@ -19,16 +17,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.function.BooleanSupplier;
 
 /**
  * Scores a profile on labelled probes by running them through the model's own scheduler as
  * low-priority streams (live traffic first): greedy, and correct when the generated text is
- * exactly the answer followed by the end of text. An evaluation that runs out of time cancels the
- * probes it still has running.
+ * exactly the answer followed by the end of text. An evaluation that runs out of time (or is
+ * cancelled) cancels the probes it still has running.
  */
 public final class Evaluator {
 
@@ -59,26 +55,27 @@ public final class Evaluator {
      * probes still running.
      */
     public boolean[] outcomes(Steering steering, List<Probe> probes, Duration timeout) throws Exception {
-        List<CompletableFuture<Boolean>> verdicts = new ArrayList<>();
-        List<Stream<LmState, TokenEvent, Completion>> streams = new ArrayList<>();
-        try {
-            for (Probe p : probes) {
-                long[] prompt = tokenize.apply(p.prompt());
-                LmState state = workload.open(new LmRequest(prompt, SamplingParams.greedy(), p.answer().length() + 2, List.of()));
-                Verdict verdict = new Verdict(p.answer());
-                streams.add(scheduler.submitBackground(state, steering, verdict));
-                verdicts.add(verdict.result);
-            }
-            boolean[] correct = new boolean[probes.size()];
-            long deadline = System.nanoTime() + timeout.toNanos();
-            for (int i = 0; i < probes.size(); i++) {
-                correct[i] = verdicts.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            }
-            return correct;
-        } catch (TimeoutException | InterruptedException | ExecutionException | RuntimeException e) {
-            for (var s : streams) scheduler.cancel(s); // free the slots: nobody will read these verdicts
-            throw e;
-        }
+        return outcomes(List.of(steering), probes, probes.size(), timeout, () -> false)[0];
+    }
+
+    /**
+     * Whether each steering answered each probe correctly, {@code [steering][probe]}: every steering
+     * sees the same probes, so any two rows are paired. At most {@code inFlight} probes run at once;
+     * the steerings' rows share the scheduler's batches.
+     */
+    public boolean[][] outcomes(List<Steering> steerings, List<Probe> probes, int inFlight, Duration timeout, BooleanSupplier cancelled)
+            throws Exception {
+        long[][] prompts = new long[probes.size()][];
+        for (int i = 0; i < prompts.length; i++) prompts[i] = tokenize.apply(probes.get(i).prompt());
+        int p = probes.size();
+        List<Boolean> verdicts = BackgroundRuns.all(scheduler, steerings.size() * p, i -> {
+            Probe probe = probes.get(i % p);
+            LmState state = workload.open(new LmRequest(prompts[i % p], SamplingParams.greedy(), probe.answer().length() + 2, List.of()));
+            return new BackgroundRuns.Run<>(state, steerings.get(i / p), new Verdict(probe.answer()));
+        }, inFlight, timeout, cancelled);
+        boolean[][] correct = new boolean[steerings.size()][p];
+        for (int i = 0; i < verdicts.size(); i++) correct[i / p][i % p] = verdicts.get(i);
+        return correct;
     }
 
     /** Outcomes counted per task and group, in the order the groups first appear. */
@@ -98,13 +95,18 @@ public final class Evaluator {
     }
 
     /** Collects one probe's text; correct iff it is the answer and the model then ended the text. */
-    private static final class Verdict implements StreamSink<TokenEvent, Completion> {
+    private static final class Verdict implements BackgroundRuns.Collector<TokenEvent, Completion, Boolean> {
         final CompletableFuture<Boolean> result = new CompletableFuture<>();
         final StringBuilder text = new StringBuilder();
         final String answer;
 
         Verdict(String answer) {
             this.answer = answer;
+        }
+
+        @Override
+        public CompletableFuture<Boolean> result() {
+            return result;
         }
 
         @Override

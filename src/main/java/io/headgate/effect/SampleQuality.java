@@ -26,17 +26,27 @@ public record SampleQuality(int count, double accuracy, double confidence, doubl
         int correct = 0;
         double confidence = 0;
         for (int k = 0; k < n; k++) {
-            int top = 0;
-            for (int c = 1; c < classes; c++) if (logits[k * classes + c] > logits[k * classes + top]) top = c;
-            double max = logits[k * classes + top], sum = 0;
-            for (int c = 0; c < classes; c++) sum += Math.exp(logits[k * classes + c] - max);
-            confidence += 1 / sum; // softmax at the top class: exp(0) / sum
+            confidence += confidence(logits, k, classes);
             if (labels != null) {
                 if (labels[k] < 0 || labels[k] >= classes) throw new IllegalArgumentException("labels[" + k + "] is " + labels[k] + "; must lie in 0.." + (classes - 1));
-                if (labels[k] == top) correct++;
+                if (labels[k] == top(logits, k, classes)) correct++;
             }
         }
         double fd = FrechetDistance.between(FeatureStatistics.of(scores.features(), n, scores.featureSize()), real);
         return new SampleQuality(n, labels == null ? Double.NaN : (double) correct / n, confidence / n, fd);
+    }
+
+    /** The class image k's logits rank first. */
+    public static int top(float[] logits, int k, int classes) {
+        int top = 0;
+        for (int c = 1; c < classes; c++) if (logits[k * classes + c] > logits[k * classes + top]) top = c;
+        return top;
+    }
+
+    /** Image k's top-class probability: the softmax of its logits at the top class. */
+    public static double confidence(float[] logits, int k, int classes) {
+        double max = logits[k * classes + top(logits, k, classes)], sum = 0;
+        for (int c = 0; c < classes; c++) sum += Math.exp(logits[k * classes + c] - max);
+        return 1 / sum; // exp(0) / sum
     }
 }

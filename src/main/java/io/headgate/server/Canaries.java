@@ -197,7 +197,7 @@ public class Canaries {
     }
 
     private static Evaluator evaluator(LmModel m) {
-        return new Evaluator(m.scheduler(), m.workload(), text -> m.tokenizer().encode(text).getIds());
+        return new Evaluator(m.scheduler(), m.workload(), text -> m.tokenizer().encode(text));
     }
 
     private void record(String model, String profile, String arm, List<Evaluator.GroupResult> results) {

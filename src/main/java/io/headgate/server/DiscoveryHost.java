@@ -28,11 +28,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
- * Runs head scans off the serving path: per model one discovery thread (never the scheduler's), a
- * bounded queue of waiting scans, and the model's analysis graph, converted and loaded on its first
- * scan. Finished reports are kept in a bounded {@link ScanStore}.
+ * Runs discovery off the serving path: per model one discovery thread (never the scheduler's) for
+ * scans, searches and directions, a bounded queue of waiting jobs, and the model's analysis graph,
+ * converted and loaded on first use. Finished reports are kept in a bounded {@link ScanStore}.
  */
 @ApplicationScoped
 public class DiscoveryHost {
@@ -68,7 +69,50 @@ public class DiscoveryHost {
      * @throws RejectedExecutionException when {@code headgate.discovery.max-queued} scans already wait
      */
     public void submit(ScanJob job, ScanListener listener) {
-        models.computeIfAbsent(job.model(), ModelScans::new).submit(job, listener);
+        submit(job.model(), new Job() {
+            @Override
+            public void run(Supplier<HeadScan> analysis) throws Exception {
+                long t0 = System.nanoTime();
+                HeadTables tables = analysis.get().run(job.examples(), job.steering(), job.classifier().centred(), listener::progress,
+                        listener::cancelled);
+                ScanReport report = ScanReport.of("scan-" + UUID.randomUUID().toString().substring(0, 8), job.model(), job.source(),
+                        job.steeringLabel(), tables, job.classifier());
+                store().put(report);
+                LOG.infof("scan %s of %s: %d examples in %.1f s", report.scanId(), job.model(), tables.examples(), (System.nanoTime() - t0) / 1e9);
+                listener.finished(report);
+            }
+
+            @Override
+            public void failed(Throwable error) {
+                listener.failed(error);
+            }
+
+            @Override
+            public boolean cancelled() {
+                return listener.cancelled();
+            }
+        });
+    }
+
+    /** Work on a model's discovery thread: scans, searches, directions. */
+    public interface Job {
+        /** {@code analysis} loads the model's analysis graph on first use (language models only). */
+        void run(Supplier<HeadScan> analysis) throws Exception;
+
+        void failed(Throwable error);
+
+        /** Checked before the job starts: true skips it (the client went away while it waited). */
+        boolean cancelled();
+    }
+
+    /**
+     * Queues a job on the model's discovery thread, behind the scans and searches already there. A
+     * {@link CancellationException} out of the job ends it quietly; anything else goes to {@link Job#failed}.
+     *
+     * @throws RejectedExecutionException when {@code headgate.discovery.max-queued} jobs already wait
+     */
+    public void submit(String model, Job job) {
+        models.computeIfAbsent(model, ModelScans::new).submit(job);
     }
 
     /** One model's discovery thread, queue and (once loaded) scanner. */
@@ -86,27 +130,24 @@ public class DiscoveryHost {
             });
         }
 
-        void submit(ScanJob job, ScanListener listener) {
-            thread.execute(() -> run(job, listener));
+        void submit(Job job) {
+            thread.execute(() -> run(job));
         }
 
-        private void run(ScanJob job, ScanListener listener) {
+        private void run(Job job) {
             try {
-                if (listener.cancelled()) return;
-                if (scanner == null) scanner = load();
-                long t0 = System.nanoTime();
-                HeadTables tables = scanner.run(job.examples(), job.steering(), job.classifier().centred(), listener::progress,
-                        listener::cancelled);
-                ScanReport report = ScanReport.of("scan-" + UUID.randomUUID().toString().substring(0, 8), model, job.source(),
-                        job.steeringLabel(), tables, job.classifier());
-                store().put(report);
-                LOG.infof("scan %s of %s: %d examples in %.1f s", report.scanId(), model, tables.examples(), (System.nanoTime() - t0) / 1e9);
-                listener.finished(report);
+                if (job.cancelled()) return;
+                job.run(this::analysis);
             } catch (CancellationException e) {
-                LOG.debugf("scan of %s cancelled", model);
+                LOG.debugf("discovery job on %s cancelled", model);
             } catch (Throwable t) {
-                listener.failed(t);
+                job.failed(t);
             }
+        }
+
+        private HeadScan analysis() {
+            if (scanner == null) scanner = load();
+            return scanner;
         }
 
         /** The analysis bundle of the model's checkpoint, converted through the bundle cache on first use. */

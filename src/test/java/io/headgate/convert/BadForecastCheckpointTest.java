@@ -129,7 +129,18 @@ class BadForecastCheckpointTest {
         Path c = copy(x -> { });
         var e = assertThrows(IllegalArgumentException.class, () -> new CheckpointConverter(m -> { })
                 .convert(c, dir.resolve("out"), new CheckpointConverter.Options(true, true, 0)));
-        assertThat(e.getMessage()).contains("language models only").contains(PatchLlamaConfig.MODEL_TYPE);
+        assertThat(e.getMessage()).contains("option allLogits (--all-logits) applies to language models only")
+                .contains(PatchLlamaConfig.MODEL_TYPE).doesNotContain("float16");
+        assertThat(dir.resolve("out")).doesNotExist();
+    }
+
+    @Test
+    void float16IsRefusedForAForecasterNamingTheOption() throws IOException {
+        Path c = copy(x -> { });
+        var e = assertThrows(IllegalArgumentException.class, () -> new CheckpointConverter(m -> { })
+                .convert(c, dir.resolve("out"), CheckpointConverter.Options.STEERABLE.withFloat16(true)));
+        assertThat(e.getMessage()).contains("option float16 (--fp16").contains("applies to language models only")
+                .contains(PatchLlamaConfig.MODEL_TYPE).doesNotContain("allLogits");
         assertThat(dir.resolve("out")).doesNotExist();
     }
 }

@@ -2,9 +2,7 @@ package io.headgate.effect.forecast;
 
 import io.headgate.engine.Fault;
 import io.headgate.engine.Scheduler;
-import io.headgate.engine.Stream;
 import io.headgate.engine.StreamEvent;
-import io.headgate.engine.StreamSink;
 import io.headgate.engine.forecast.ErrorSums;
 import io.headgate.engine.forecast.ForecastMessage;
 import io.headgate.engine.forecast.ForecastOutput;
@@ -12,6 +10,7 @@ import io.headgate.engine.forecast.ForecastRequest;
 import io.headgate.engine.forecast.ForecastState;
 import io.headgate.engine.forecast.ForecastSummary;
 import io.headgate.engine.forecast.ForecastWorkload;
+import io.headgate.effect.BackgroundRuns;
 import io.headgate.steer.Steering;
 
 import java.time.Duration;
@@ -20,9 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 
 /**
  * Scores a steering of a forecaster on held-out windows of real series through the model's own
@@ -33,8 +30,12 @@ import java.util.concurrent.TimeoutException;
  */
 public final class HeldOutStreams {
 
-    /** The scores, and each window's mean absolute error (the median against the actuals), in window order. */
-    public record Outcome(HeldOutScores.Summary overall, Map<String, HeldOutScores.Summary> byFrequency, double[] windowMae) {
+    /**
+     * The scores, and per window (in window order) its mean absolute error (the median against the
+     * actuals) and that error over the window's MASE scale.
+     */
+    public record Outcome(HeldOutScores.Summary overall, Map<String, HeldOutScores.Summary> byFrequency, double[] windowMae,
+                          double[] windowMase) {
     }
 
     private final Scheduler<ForecastState, ForecastMessage, ForecastOutput, ForecastSummary> scheduler;
@@ -50,9 +51,14 @@ public final class HeldOutStreams {
 
     /** The first {@code perFrequency} windows of every frequency (all when 0). */
     public List<HeldOutWindow> windows(int perFrequency) {
+        return windows(set.windows(), perFrequency);
+    }
+
+    /** The first {@code perFrequency} of {@code windows} of every frequency (all when 0), in their order. */
+    public static List<HeldOutWindow> windows(List<HeldOutWindow> windows, int perFrequency) {
         Map<String, Integer> taken = new LinkedHashMap<>();
         List<HeldOutWindow> out = new ArrayList<>();
-        for (HeldOutWindow w : set.windows()) {
+        for (HeldOutWindow w : windows) {
             int n = taken.merge(w.series().frequency(), 1, Integer::sum);
             if (perFrequency == 0 || n <= perFrequency) out.add(w);
         }
@@ -61,41 +67,54 @@ public final class HeldOutStreams {
 
     public Outcome evaluate(Steering steering, int perFrequency, Duration timeout) throws Exception {
         List<HeldOutWindow> windows = windows(perFrequency);
+        return evaluate(List.of(steering), windows, windows.size(), timeout, () -> false).getFirst();
+    }
+
+    /**
+     * Each steering's errors on the same windows, so any two outcomes are paired. At most
+     * {@code inFlight} forecasts run at once; the steerings' rows share the scheduler's batches.
+     */
+    public List<Outcome> evaluate(List<Steering> steerings, List<HeldOutWindow> windows, int inFlight, Duration timeout,
+                                  BooleanSupplier cancelled) throws Exception {
+        if (windows.isEmpty()) throw new IllegalArgumentException("no windows to forecast");
         List<Double> levelList = workload.manifest().forecast().quantiles();
+        double[] levelValues = levelList.stream().mapToDouble(Double::doubleValue).toArray();
         int[] levels = new int[levelList.size()];
         for (int i = 0; i < levels.length; i++) levels[i] = i;
-        List<CompletableFuture<ForecastOutput.ProfileForecast>> forecasts = new ArrayList<>(windows.size());
-        List<Stream<ForecastState, ForecastOutput, ForecastSummary>> streams = new ArrayList<>(windows.size());
-        try {
-            for (HeldOutWindow w : windows) {
-                var request = new ForecastRequest(w.history(), w.series().seasonLength(), w.series().horizon(), levels, 1, List.of(), true);
-                First sink = new First();
-                streams.add(scheduler.submitBackground(workload.open(request), steering, sink));
-                forecasts.add(sink.forecast);
-            }
+        int n = windows.size();
+        List<ForecastOutput.ProfileForecast> forecasts = BackgroundRuns.all(scheduler, steerings.size() * n, i -> {
+            HeldOutWindow w = windows.get(i % n);
+            var request = new ForecastRequest(w.history(), w.series().seasonLength(), w.series().horizon(), levels, 1, List.of(), true);
+            return new BackgroundRuns.Run<>(workload.open(request), steerings.get(i / n), new First());
+        }, inFlight, timeout, cancelled);
+        List<Outcome> out = new ArrayList<>(steerings.size());
+        for (int s = 0; s < steerings.size(); s++) {
             HeldOutScores scores = new HeldOutScores(levelList);
-            double[] mae = new double[windows.size()];
-            long deadline = System.nanoTime() + timeout.toNanos();
-            for (int i = 0; i < windows.size(); i++) {
-                ForecastOutput.ProfileForecast f = forecasts.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            double[] mae = new double[n], mase = new double[n];
+            for (int i = 0; i < n; i++) {
+                ForecastOutput.ProfileForecast f = forecasts.get(s * n + i);
                 int h = f.median().length;
                 double[][] stepMajor = new double[h][levels.length];
                 for (int t = 0; t < h; t++) for (int l = 0; l < levels.length; l++) stepMajor[t][l] = f.quantiles()[l][t];
                 HeldOutWindow w = windows.get(i);
                 scores.add(w, stepMajor);
-                mae[i] = new ErrorSums(levels.length).add(w.actual(), f.median(), stepMajor,
-                        levelList.stream().mapToDouble(Double::doubleValue).toArray()).mae();
+                mae[i] = new ErrorSums(levels.length).add(w.actual(), f.median(), stepMajor, levelValues).mae();
+                double scale = w.scale();
+                mase[i] = scale > 0 ? mae[i] / scale : Double.NaN; // a flat history has no scale
             }
-            return new Outcome(scores.overall(), scores.byFrequency(), mae);
-        } catch (TimeoutException | InterruptedException | ExecutionException | RuntimeException e) {
-            for (var s : streams) scheduler.cancel(s); // free the slots: nobody will read these forecasts
-            throw e;
+            out.add(new Outcome(scores.overall(), scores.byFrequency(), mae, mase));
         }
+        return out;
     }
 
     /** Keeps a one-shot stream's forecast. */
-    private static final class First implements StreamSink<ForecastOutput, ForecastSummary> {
+    private static final class First implements BackgroundRuns.Collector<ForecastOutput, ForecastSummary, ForecastOutput.ProfileForecast> {
         final CompletableFuture<ForecastOutput.ProfileForecast> forecast = new CompletableFuture<>();
+
+        @Override
+        public CompletableFuture<ForecastOutput.ProfileForecast> result() {
+            return forecast;
+        }
 
         @Override
         public void event(StreamEvent<ForecastOutput, ForecastSummary> event) {

@@ -8,6 +8,8 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import io.headgate.model.BundleManifest;
 import io.headgate.model.ControlBatch;
+import io.headgate.model.Execution;
+import io.headgate.model.SessionFactory;
 import io.headgate.model.TensorViews;
 
 import java.io.IOException;
@@ -31,20 +33,34 @@ import static io.headgate.model.forecast.ForecastContract.HEAD_NORM_RATIO;
  * A loaded forecast bundle: its ONNX Runtime session and the forward pass over a batch of series,
  * each row with its own control row. The whole context is recomputed on every call (no cache). Inputs
  * are zero-copy views of direct buffers the windows are written into, and the quantiles land in a
- * pinned buffer; the graph works in normalised units and {@link #forward} maps back. One forward pass
+ * pinned buffer (host memory whatever the execution: a GPU session copies them across on each call);
+ * the graph works in normalised units and {@link #forward} maps back. One forward pass
  * at a time: whoever owns the graph is its only caller.
  */
 public final class ForecastGraph implements AutoCloseable {
 
-    /** Session settings; 0 threads lets ONNX Runtime choose. */
-    public record SessionConfig(int intraOpThreads) {
+    /**
+     * Session settings: intra-op threads (0 lets ONNX Runtime choose) and where the session runs
+     * ({@code auto} is resolved at load). The CPU unless told otherwise.
+     */
+    public record SessionConfig(int intraOpThreads, Execution execution) {
         public static final SessionConfig DEFAULT = new SessionConfig(1);
+
+        public SessionConfig {
+            if (intraOpThreads < 0) throw new IllegalArgumentException("intraOpThreads must be >= 0");
+            if (execution == null) throw new IllegalArgumentException("execution is required");
+        }
+
+        public SessionConfig(int intraOpThreads) {
+            this(intraOpThreads, Execution.CPU);
+        }
     }
 
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final BundleManifest manifest;
     private final BundleManifest.Forecast spec;
     private final OrtSession session;
+    private final Execution execution;
     private final boolean analysis;
     private final TensorViews views = new TensorViews(env);
     private FloatBuffer values = FloatBuffer.allocate(0), observed = FloatBuffer.allocate(0);
@@ -52,10 +68,11 @@ public final class ForecastGraph implements AutoCloseable {
     private int analysedRows;
     private boolean closed;
 
-    private ForecastGraph(BundleManifest manifest, OrtSession session) {
+    private ForecastGraph(BundleManifest manifest, OrtSession session, Execution execution) {
         this.manifest = manifest;
         this.spec = manifest.forecast();
         this.session = session;
+        this.execution = execution;
         this.analysis = manifest.analysisOutputs().containsAll(ForecastContract.ANALYSIS_OUTPUTS);
     }
 
@@ -64,18 +81,15 @@ public final class ForecastGraph implements AutoCloseable {
         if (!BundleManifest.FORECAST.equals(manifest.kind())) {
             throw new IllegalArgumentException("bundle " + bundle + " is a " + manifest.kind() + " model, not a " + BundleManifest.FORECAST + " one");
         }
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            if (config.intraOpThreads() > 0) options.setIntraOpNumThreads(config.intraOpThreads());
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            OrtSession session = OrtEnvironment.getEnvironment().createSession(bundle.resolve(manifest.graph()).toString(), options);
-            try {
-                checkSignature(bundle, manifest, session);
-            } catch (RuntimeException | OrtException e) {
-                session.close();
-                throw e;
-            }
-            return new ForecastGraph(manifest, session);
+        Execution execution = SessionFactory.resolve("execution", config.execution());
+        OrtSession session = SessionFactory.create(bundle.resolve(manifest.graph()), execution, config.intraOpThreads());
+        try {
+            checkSignature(bundle, manifest, session);
+        } catch (RuntimeException | OrtException e) {
+            session.close();
+            throw e;
         }
+        return new ForecastGraph(manifest, session, execution);
     }
 
     /** The graph takes and gives what the manifest says, with the shapes this class feeds. */
@@ -100,6 +114,11 @@ public final class ForecastGraph implements AutoCloseable {
 
     public BundleManifest manifest() {
         return manifest;
+    }
+
+    /** Where the session runs: {@code cpu} or {@code cuda:N}, never {@code auto}. */
+    public Execution execution() {
+        return execution;
     }
 
     /** Patch, context length, horizon, quantile levels, normalisation. */

@@ -5,7 +5,6 @@ import io.headgate.engine.Scheduler;
 import io.headgate.engine.forecast.ForecastMeters;
 import io.headgate.engine.forecast.ForecastWorkload;
 import io.headgate.model.BundleManifest;
-import io.headgate.model.Execution;
 import io.headgate.model.forecast.ForecastGraph;
 import io.headgate.server.LoadedModel;
 import io.headgate.server.ModelKind;
@@ -37,10 +36,11 @@ public class ForecastKind implements ModelKind {
             throw new IllegalArgumentException("headgate.models." + source.name() + ".execution is " + source.execution().label()
                     + ": forecasters run on the CPU for now");
         }
-        ForecastGraph graph = resources.hold(ForecastGraph.load(source.bundle(), new ForecastGraph.SessionConfig(source.engine().intraOpThreads())));
+        ForecastGraph graph = resources.hold(ForecastGraph.load(source.bundle(),
+                new ForecastGraph.SessionConfig(source.engine().intraOpThreads(), source.execution())));
         var workload = new ForecastWorkload(graph, source.config().slots(), MAX_PROFILES, new ForecastMeters(source.metrics().registry(), source.name()));
         var scheduler = resources.hold(new Scheduler<>(source.name(), workload, source.scheduler(), source.metrics()));
-        return new ForecastModel(source.name(), source.manifest(), workload, scheduler, heldOut(source), Execution.CPU, resources);
+        return new ForecastModel(source.name(), source.manifest(), workload, scheduler, heldOut(source), graph.execution(), resources);
     }
 
     /** The held-out set beside the model's checkpoint (or in the bundle itself). */

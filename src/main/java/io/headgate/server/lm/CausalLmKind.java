@@ -1,6 +1,5 @@
 package io.headgate.server.lm;
 
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.headgate.engine.Scheduler;
 import io.headgate.engine.lm.CausalLmWorkload;
 import io.headgate.engine.lm.LmMeters;
@@ -11,7 +10,6 @@ import io.headgate.server.ModelKind;
 import io.headgate.server.Resources;
 import jakarta.enterprise.context.ApplicationScoped;
 
-import java.util.Map;
 
 /** Loads {@code causal-lm} bundles: the graph with its KV cache, the tokenizer, the token-streaming workload. */
 @ApplicationScoped
@@ -27,14 +25,12 @@ public class CausalLmKind implements ModelKind {
         CausalLmGraph graph = resources.hold(CausalLmGraph.load(source.bundle(),
                 new CausalLmGraph.SessionConfig(source.engine().intraOpThreads(), source.execution())));
         BundleManifest manifest = graph.manifest();
-        // DJL truncates to 512 tokens unless told not to; a longer prompt must reach the length
-        // check whole, to be refused for its length rather than for the characters cut off
-        HuggingFaceTokenizer tokenizer = manifest.tokenizer() == null ? null
-                : resources.hold(HuggingFaceTokenizer.newInstance(source.bundle().resolve(manifest.tokenizer()), Map.of("truncation", "false")));
+        Tokenizer tokenizer = manifest.tokenizer() == null ? null
+                : resources.hold(Tokenizer.load(source.bundle().resolve(manifest.tokenizer())));
         LmMeters meters = new LmMeters(source.metrics().registry(), source.name());
         // one budget paces both: prompt tokens admitted per turn and prompt tokens prefilled per step
         var config = new CausalLmWorkload.Config(source.config().slots(), source.config().shadowSlots(), source.scheduler().admissionBudget());
-        CausalLmWorkload workload = new CausalLmWorkload(graph, config, ids -> tokenizer == null ? "" : tokenizer.decode(ids, true), meters);
+        CausalLmWorkload workload = new CausalLmWorkload(graph, config, ids -> tokenizer == null ? "" : tokenizer.decode(ids), meters);
         var scheduler = resources.hold(new Scheduler<>(source.name(), workload, source.scheduler(), source.metrics()));
         return new LmModel(source.name(), manifest, tokenizer, workload, scheduler, meters, graph.execution(), resources);
     }

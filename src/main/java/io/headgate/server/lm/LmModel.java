@@ -1,6 +1,5 @@
 package io.headgate.server.lm;
 
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.headgate.engine.Scheduler;
 import io.headgate.engine.lm.CausalLmWorkload;
 import io.headgate.engine.lm.Completion;
@@ -13,7 +12,7 @@ import io.headgate.server.LoadedModel;
 import io.headgate.server.Resources;
 
 /** A language model ready to serve: its tokenizer (null when the bundle has none), workload, scheduler, meters and where it runs. */
-public record LmModel(String name, BundleManifest manifest, HuggingFaceTokenizer tokenizer, CausalLmWorkload workload,
+public record LmModel(String name, BundleManifest manifest, Tokenizer tokenizer, CausalLmWorkload workload,
                       Scheduler<LmState, Void, TokenEvent, Completion> scheduler, LmMeters meters, Execution execution,
                       Resources resources)
         implements LoadedModel {
