@@ -39,7 +39,7 @@ import java.util.function.Function;
 public final class BenchmarkSuite {
 
     static final Path WORK = Path.of("target", "bench");
-    static final Set<String> SECTIONS = Set.of("graph", "gateway", "arrivals", "kinds", "engines", "threads");
+    static final Set<String> SECTIONS = Set.of("graph", "gateway", "tokens", "arrivals", "kinds", "engines", "threads");
 
     /**
      * A language model under test: its checkpoint, the prompt of the ratio rows, and the tokens of
@@ -58,12 +58,14 @@ public final class BenchmarkSuite {
     private final int pairs;
     private final boolean quick;
     private final boolean loaded;
+    private final boolean publish;
     private final Set<String> only;
     private final List<Engine> others;
     private final Report report = new Report();
     private final Engine current = new Engine("this checkout", GatewayProcess.APP, true);
 
-    BenchmarkSuite(int pairs, boolean quick, boolean loaded, Set<String> only, List<Engine> others) {
+    BenchmarkSuite(int pairs, boolean quick, boolean loaded, Set<String> only, List<Engine> others, boolean publish) {
+        this.publish = publish;
         this.pairs = pairs;
         this.quick = quick;
         this.loaded = loaded;
@@ -77,7 +79,8 @@ public final class BenchmarkSuite {
         Set<String> only = new HashSet<>();
         List<Engine> others = new ArrayList<>();
         String usage = "usage: bench/run [--pairs N | --quick] [--loaded] [--only " + String.join("|", SECTIONS)
-                + "]... [--threads N] [--engine LABEL=QUARKUS_APP_DIR]...";
+                + "]... [--publish] [--threads N] [--engine LABEL=QUARKUS_APP_DIR]...";
+        boolean publish = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--pairs" -> pairs = Integer.parseInt(args[++i]);
@@ -86,6 +89,7 @@ public final class BenchmarkSuite {
                     quick = true;
                 }
                 case "--loaded" -> loaded = true;
+                case "--publish" -> publish = true; // a partial run writes BENCHMARKS.md too
                 case "--only" -> {
                     String s = args[++i];
                     if (!SECTIONS.contains(s)) throw new IllegalArgumentException("--only " + s + ": not a section; " + usage);
@@ -103,7 +107,9 @@ public final class BenchmarkSuite {
             }
         }
         long t0 = System.nanoTime();
-        new BenchmarkSuite(pairs, quick, loaded, only, others).run();
+        BenchmarkSuite suite = new BenchmarkSuite(pairs, quick, loaded, only, others, publish);
+        suite.report.command("bench/run" + (args.length == 0 ? "" : " " + String.join(" ", args)));
+        suite.run();
         System.out.printf("benchmark finished in %.0f s%n", (System.nanoTime() - t0) / 1e9);
         System.exit(0);
     }
@@ -126,7 +132,7 @@ public final class BenchmarkSuite {
         Model parens = parens(), large = large();
         BundleCache cache = new BundleCache(WORK.resolve("bundles"), new CheckpointConverter(m -> { }));
         if (runs("graph")) for (Model m : List.of(parens, large)) graphComparisons(m, cache);
-        if (runs("gateway") || runs("arrivals") || runs("kinds") || runs("engines")) {
+        if (runs("gateway") || runs("tokens") || runs("arrivals") || runs("kinds") || runs("engines")) {
             log("starting the gateway");
             try (GatewayProcess gw = new GatewayProcess(WORK, GatewayProcess.APP, gatewayProperties(parens, large, BareLoop.threads, current), List.of())) {
                 if (runs("gateway")) {
@@ -135,6 +141,10 @@ public final class BenchmarkSuite {
                     steeringLatency(gw, large);
                     memory(gw, large);
                     pytorch(gw, large);
+                }
+                if (runs("tokens") && !runs("gateway")) {
+                    for (Model m : List.of(parens, large)) tokensAgainstBare(gw, current, m, cache);
+                    for (Engine e : others) otherEngineTokens(gw, e, parens, large, cache);
                 }
                 if (runs("arrivals")) {
                     for (Model m : List.of(large, parens)) for (int n : new int[]{16, 64}) arrivals(gw, m, n);
@@ -149,7 +159,7 @@ public final class BenchmarkSuite {
         if (runs("threads")) twoThreads(parens, large, cache);
         String block = report.markdown(pairs, loaded);
         System.out.println(block);
-        if (only.isEmpty()) {
+        if (only.isEmpty() || publish) {
             Report.write(Path.of("BENCHMARKS.md"), block);
         } else {
             Files.writeString(WORK.resolve("results.md"), block + "\n");
@@ -241,6 +251,28 @@ public final class BenchmarkSuite {
         engineRatio(engine, "16 streams, 1 with a shadow baseline ÷ none (throughput)", m, "(one extra row)", null,
                 () -> steadyRate(gw.runAll(withShadow(streams(m, 16, i -> allHeads(m, 0)), 1), null)),
                 () -> steadyRate(gw.runAll(streams(m, 16, i -> allHeads(m, 0)), null)));
+    }
+
+    /** Only the per-token row of {@link #lmGateway} and its breakdown ({@code --only tokens}): a quick before/after check. */
+    void tokensAgainstBare(GatewayProcess gw, Engine engine, Model m, BundleCache cache) throws Exception {
+        log("%s through %s: gateway vs bare loop per token", m.name(), engine.label());
+        Path steerable = cache.bundleFor(m.checkpoint(), CheckpointConverter.Options.STEERABLE);
+        try (BareLoop bare = new BareLoop(steerable, 1); var decoder = bare.decoder(m.promptLength(), m.tokens(), false)) {
+            perTokenAgainstBare(gw, engine, m, decoder);
+        }
+    }
+
+    /** Another commit's gateway beside this one, per token only: its own row and breakdown, and the two interleaved directly. */
+    void otherEngineTokens(GatewayProcess ours, Engine e, Model parens, Model large, BundleCache cache) throws Exception {
+        log("starting the gateway of %s", e.label());
+        try (GatewayProcess theirs = new GatewayProcess(WORK, e.app(), gatewayProperties(parens, large, BareLoop.threads, e), List.of())) {
+            for (Model m : List.of(parens, large)) {
+                tokensAgainstBare(theirs, e, m, cache);
+                Stats.Spread token = Stats.Spread.of(Interleaved.ratios(() -> perToken(theirs, start(m, identity()).build()),
+                        () -> perToken(ours, start(m, identity()).build()), 1, pairs));
+                report.engineDirect(e.label() + " ÷ " + current.label() + ", time per token, 1 stream", m.name(), token.format("×"));
+            }
+        }
     }
 
     /** A stream's token time through the gateway, and its step from the gateway's own step histogram. */

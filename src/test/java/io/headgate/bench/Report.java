@@ -48,6 +48,13 @@ final class Report {
                 r.loaded() == null ? "" : "   loaded " + r.loaded().format("×"));
     }
 
+    private String command = "bench/run";
+
+    /** The command line that produced the report, quoted at its top. */
+    void command(String command) {
+        this.command = command;
+    }
+
     void breakdown(String... cells) {
         breakdowns.add(cells);
         System.out.println("  breakdown " + String.join(" | ", cells));
@@ -101,7 +108,7 @@ final class Report {
 
     String markdown(int pairs, boolean loaded) {
         StringBuilder b = new StringBuilder(BEGIN).append('\n');
-        b.append("Run on ").append(LocalDate.now()).append(": ").append(Machine.describe()).append(". Load average (1, 5, 15 min) ")
+        b.append("Produced by `").append(command).append("`. Run on ").append(LocalDate.now()).append(": ").append(Machine.describe()).append(". Load average (1, 5, 15 min) ")
                 .append(loadAtStart).append(" at the start, ").append(loadAverage()).append(" at the end. Each ratio: the median of ")
                 .append(pairs).append(" (or as noted, more) ratios of adjacent blocks, A and B alternating, with the interquartile range (IQR)")
                 .append(loaded ? "; loaded: the same pairs measured again at once with one core kept busy by a spinning process started by the suite" : "")
