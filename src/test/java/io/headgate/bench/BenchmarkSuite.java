@@ -79,7 +79,7 @@ public final class BenchmarkSuite {
         Set<String> only = new HashSet<>();
         List<Engine> others = new ArrayList<>();
         String usage = "usage: bench/run [--pairs N | --quick] [--loaded] [--only " + String.join("|", SECTIONS)
-                + "]... [--publish] [--threads N] [--engine LABEL=QUARKUS_APP_DIR]...";
+                + "]... [--publish] [--threads N] [--chunk TOKENS] [--engine LABEL=QUARKUS_APP_DIR]...";
         boolean publish = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -96,6 +96,7 @@ public final class BenchmarkSuite {
                     only.add(s);
                 }
                 case "--threads" -> BareLoop.threads = Integer.parseInt(args[++i]);
+                case "--chunk" -> chunk = Integer.parseInt(args[++i]);
                 case "--engine" -> {
                     String[] e = args[++i].split("=", 2);
                     if (e.length != 2 || !Files.isRegularFile(Path.of(e[1], "quarkus-run.jar"))) {
@@ -214,6 +215,7 @@ public final class BenchmarkSuite {
                 p.add("headgate.models." + m.name() + "-whole.slots=96");
                 p.add("headgate.models." + m.name() + "-whole.prefill-tokens-per-step=" + WHOLE);
             }
+            if (chunk != null) for (Model m : List.of(parens, large)) p.add("headgate.models." + m.name() + ".prefill-tokens-per-step=" + chunk);
             p.add("headgate.models.series-tsfm.slots=64");
         } else {
             // another commit's converter may write other graphs: a cache of its own
@@ -221,6 +223,9 @@ public final class BenchmarkSuite {
         }
         return p;
     }
+
+    /** {@code --chunk}: the prefill budget of this checkout's language models (not their {@code -whole} twins); null: the gateway's default. */
+    static Integer chunk;
 
     /** The prefill budget of the {@code -whole} models: larger than any prompt, so each is read in one pass. */
     static final int WHOLE = 4096;
@@ -433,7 +438,7 @@ public final class BenchmarkSuite {
                 a.add(Arrivals.Outcome.of(gw.runAt(s.offsets(), s.starts()), n));
             }
         }
-        arrivalRow(m, n, "chunked (" + defaultPrefillBudget() + " tokens per step)", a);
+        arrivalRow(m, n, "chunked (" + (chunk != null ? chunk : defaultPrefillBudget()) + " tokens per step)", a);
         arrivalRow(m, n, "whole (" + WHOLE + ")", b);
         if (n == 16) {
             report.note(String.format("Staggered arrivals on %s: %d streams per run (the first %d, the ramp, not measured), %d runs per row, "
