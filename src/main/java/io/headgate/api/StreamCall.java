@@ -18,9 +18,6 @@ import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -42,16 +39,12 @@ abstract class StreamCall<R, S, I, O, F, E> implements StreamSink<O, F> {
      * The gRPC method: one call object per call, fed the request stream; its events are mapped to
      * protobuf on the way out.
      *
-     * <p>The events are produced on the model's scheduler thread but emitted, mapped (protobuf,
-     * images) and handed to gRPC on the call's own event loop: the scheduler thread only appends
-     * each event to the call's outbox and, when the outbox was empty, posts one task that drains it
-     * ({@link #onLoop}). Emitting into Mutiny there and hopping with {@code emitOn} cost the
-     * scheduler thread more than half of its Java time per token on a small model (a synchronized
-     * serializing emitter, its buffer and drain loop, then emitOn's queue, all per event). And the
-     * hop is needed for the connection's sake: Vert.x writes a response's trailers with a void
-     * promise and, from any other thread, queues that write onto the event loop; when the client's
-     * RST_STREAM (a cancel) is read before the queued write runs, Netty finds the stream gone, the
-     * void promise fires the failure down the pipeline and Vert.x answers it with
+     * <p>The events are produced on the model's scheduler thread but mapped (protobuf, images) and
+     * handed to gRPC on the call's own event loop: the scheduler thread does nothing per event but
+     * queue it. And the hop is needed for the connection's sake: Vert.x writes a response's trailers
+     * with a void promise and, from any other thread, queues that write onto the event loop; when the
+     * client's RST_STREAM (a cancel) is read before the queued write runs, Netty finds the stream
+     * gone, the void promise fires the failure down the pipeline and Vert.x answers it with
      * GOAWAY(PROTOCOL_ERROR) "Request stream N is not correct for server connection", closing the
      * whole connection and every other stream on it. On the event loop the reset is handled first (it
      * cancels this Multi, so no trailers follow) or the write completes first; the two never interleave.
@@ -62,7 +55,6 @@ abstract class StreamCall<R, S, I, O, F, E> implements StreamSink<O, F> {
         List<StreamCall<R, ?, ?, O, F, E>> call = new ArrayList<>(1); // made when the call is subscribed, before any event
         Multi<StreamEvent<O, F>> events = Multi.createFrom().emitter(emitter -> {
             StreamCall<R, ?, ?, O, F, E> c = newCall.apply(emitter);
-            c.loop = loop;
             call.add(c);
             Cancellable inbound = requests.subscribe().with(c::onRequest, c::onRequestsFailed, c::onRequestsEnd);
             emitter.onTermination(() -> {
@@ -70,15 +62,11 @@ abstract class StreamCall<R, S, I, O, F, E> implements StreamSink<O, F> {
                 inbound.cancel();
             });
         });
-        return events.map(e -> call.getFirst().map(e));
+        Multi<StreamEvent<O, F>> delivered = loop == null ? events : events.emitOn(task -> loop.runOnContext(ignored -> task.run()));
+        return delivered.map(e -> call.getFirst().map(e));
     }
 
     private final MultiEmitter<? super StreamEvent<O, F>> emitter;
-    // where the emitter is driven: the call's event loop (null outside Vert.x: then on the caller's thread)
-    private volatile Context loop;
-    // emitter actions waiting for the event loop, in order; the count says whether a drain is posted
-    private final Queue<Runnable> outbox = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger queued = new AtomicInteger();
     private boolean started;
     // read without the lock by termination callbacks, which may run on the scheduler thread while it
     // holds the stream's lock (taking ours there could deadlock against a Steer being rejected)
@@ -129,7 +117,7 @@ abstract class StreamCall<R, S, I, O, F, E> implements StreamSink<O, F> {
 
     private void end(StatusRuntimeException e) {
         onTermination();
-        onLoop(() -> failUnlessCancelled(e)); // after the events already on their way
+        emitter.fail(e);
     }
 
     // ------------------------------------------------------------------ for the kind's dispatch
@@ -182,54 +170,16 @@ abstract class StreamCall<R, S, I, O, F, E> implements StreamSink<O, F> {
 
     @Override
     public final void event(StreamEvent<O, F> event) {
-        onLoop(() -> emitter.emit(event));
+        emitter.emit(event);
     }
 
     @Override
     public final void complete() {
-        onLoop(emitter::complete);
+        emitter.complete();
     }
 
     @Override
     public final void fail(Fault fault) {
-        StatusRuntimeException e = Status.INTERNAL.withDescription(fault.message()).asRuntimeException();
-        onLoop(() -> failUnlessCancelled(e));
-    }
-
-    /** A client that cancelled while the failure waited for the loop hears nothing (Mutiny would log it as dropped). */
-    private void failUnlessCancelled(StatusRuntimeException e) {
-        if (!emitter.isCancelled()) emitter.fail(e);
-    }
-
-    // ------------------------------------------------------------------ delivery on the event loop
-
-    /**
-     * Runs an emitter action on the call's event loop, after every action queued before it: one
-     * posted task drains whatever has queued by the time it runs, so a burst of events costs one
-     * hop (and at most one wake-up of the loop).
-     */
-    private void onLoop(Runnable action) {
-        Context c = loop;
-        if (c == null) { // no event loop (a direct call): Mutiny's emitter serializes concurrent use
-            action.run();
-            return;
-        }
-        outbox.add(action);
-        if (queued.getAndIncrement() == 0) c.runOnContext(ignored -> drainOutbox());
-    }
-
-    /** Every queued action counted in {@code queued} is already in the outbox: run that many, until none is left. */
-    private void drainOutbox() {
-        int n = queued.get();
-        while (n != 0) {
-            for (int i = 0; i < n; i++) {
-                try {
-                    outbox.poll().run();
-                } catch (RuntimeException e) {
-                    LOG.errorf(e, "delivering a %s event failed", getClass().getSimpleName());
-                }
-            }
-            n = queued.addAndGet(-n);
-        }
+        emitter.fail(Status.INTERNAL.withDescription(fault.message()).asRuntimeException());
     }
 }
