@@ -332,12 +332,13 @@ public final class Scheduler<S, I, O, F> implements AutoCloseable {
 
     private void admit() {
         int budget = config.admissionBudget();
-        while (occupied < slots.length) {
+        for (int admitted = 0; occupied < slots.length; admitted++) {
             ArrayDeque<Stream<S, O, F>> queue = !waiting.isEmpty() ? waiting
                     : !background.isEmpty() && backgroundActive < backgroundSlots() ? background : null;
             if (queue == null) break;
             int cost = workload.cost(queue.peek().state());
-            if (runnableCount > 0 && budget < cost) break; // the rest next turn
+            // the rest next turn; but one stream per turn always, or a cost above the budget would wait for an idle model
+            if (runnableCount > 0 && admitted > 0 && budget < cost) break;
             Stream<S, O, F> s = queue.poll();
             budget -= cost;
             if (s.background()) {

@@ -104,6 +104,12 @@ public interface HeadgateConfig {
         int shadowSlots();
 
         /**
+         * Overrides {@code headgate.engine.prefill-tokens-per-step} for this model: the right budget
+         * depends on how long a step of the model takes.
+         */
+        Optional<Integer> prefillTokensPerStep();
+
+        /**
          * Where the model runs: {@code cpu}, {@code cuda[:DEVICE]} (an error when CUDA cannot be used), or
          * {@code auto[:DEVICE]} (CUDA when it can, else the CPU, saying why in one log line). On CUDA the
          * checkpoint is converted to the fp16 graph and the KV cache is kept on the device.

@@ -100,7 +100,11 @@ public class ModelHost {
                     + "', which this gateway does not serve; it serves " + String.join(", ", kinds.keySet()));
         }
         HeadgateConfig.Engine engine = config.engine();
-        Scheduler.Config scheduler = new Scheduler.Config(engine.maxWaiting(), engine.prefillTokensPerStep(), engine.maxBackground(),
+        int prefillTokensPerStep = mc.prefillTokensPerStep().orElse(engine.prefillTokensPerStep());
+        if (prefillTokensPerStep <= 0) {
+            throw new IllegalArgumentException("headgate.models." + name + ".prefill-tokens-per-step must be positive, got " + prefillTokensPerStep);
+        }
+        Scheduler.Config scheduler = new Scheduler.Config(engine.maxWaiting(), prefillTokensPerStep, engine.maxBackground(),
                 engine.idleTimeout(), engine.maxPendingMessages(), engine.compactAfterPausedSteps());
         // a failed load keeps nothing: sessions, tokenizers and threads are released
         return ModelKind.load(kind, new ModelKind.Source(name, bundle, manifest, mc, engine, scheduler, metrics, execution),

@@ -1,12 +1,12 @@
 package io.headgate.bench;
 
-import io.headgate.model.lm.CausalLmContract;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import io.headgate.model.BundleManifest;
 import io.headgate.model.GraphContract;
+import io.headgate.model.lm.CausalLmContract;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -15,7 +15,9 @@ import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,6 +27,9 @@ import java.util.Set;
  * buffers that each step updates in place — no scheduler, no gRPC, no per-step allocation.
  * For a concat-cache graph, each step's present tensors become the next step's past, as a PyTorch
  * export is driven.
+ *
+ * <p>A {@link Decoder} runs in blocks of steps, so two decoders can be timed alternately, block by
+ * block, under the same conditions.
  */
 final class BareLoop implements AutoCloseable {
 
@@ -49,97 +54,142 @@ final class BareLoop implements AutoCloseable {
     static float[][] controls(BundleManifest.Dimensions d, boolean steered) {
         int heads = d.layers() * d.heads();
         float[] gain = new float[heads], bias = new float[heads * d.headDim()], mix = new float[heads];
-        java.util.Arrays.fill(gain, steered ? 1.1f : 1f);
+        Arrays.fill(gain, steered ? 1.1f : 1f);
         if (steered) {
-            java.util.Arrays.fill(bias, 0.01f);
-            java.util.Arrays.fill(mix, 0.1f);
+            Arrays.fill(bias, 0.01f);
+            Arrays.fill(mix, 0.1f);
         }
         return new float[][]{gain, bias, mix};
     }
 
-    /** Decodes {@code tokens} steps after a prompt of {@code promptLength}; returns seconds per step. */
-    double secondsPerStep(int promptLength, int tokens, boolean steered) throws Exception {
-        var d = manifest.dimensions();
-        List<OnnxTensor> owned = new ArrayList<>();
-        try {
-            Map<String, OnnxTensor> inputs = new HashMap<>();
+    /**
+     * A decoder over its own cache: prompts of {@code promptLength} tokens, then up to {@code tokens}
+     * decode steps before it starts again from the prompt (the prefill is not timed).
+     */
+    Decoder decoder(int promptLength, int tokens, boolean steered) throws Exception {
+        return new Decoder(promptLength, tokens, steered);
+    }
+
+    final class Decoder implements AutoCloseable {
+        private final int promptLength, tokens;
+        private final List<OnnxTensor> owned = new ArrayList<>();
+        private final Map<String, OnnxTensor> inputs = new HashMap<>();
+        private final Map<String, OnnxValue> pinned = new HashMap<>();
+        private final Map<String, OnnxTensor> emptyPasts = new HashMap<>();
+        private final Set<String> requested;
+        private final OnnxTensor promptIds, nextIds;
+        private final LongBuffer next;
+        private final IntBuffer seqlens, total;
+        private final FloatBuffer logits;
+        private List<OnnxValue> carried = new ArrayList<>(); // concat cache: the previous step's presents
+        private int position = -1; // decode steps taken since the last prefill; -1: prefill first
+
+        private Decoder(int promptLength, int tokens, boolean steered) throws Exception {
+            this.promptLength = promptLength;
+            this.tokens = tokens;
+            var d = manifest.dimensions();
             if (manifest.steerable()) {
                 float[][] c = controls(d, steered);
-                inputs.put(GraphContract.HEAD_GAIN, own(owned, OnnxTensor.createTensor(env, repeat(c[0]), new long[]{rows, d.layers(), d.heads()})));
-                inputs.put(GraphContract.HEAD_BIAS, own(owned, OnnxTensor.createTensor(env, repeat(c[1]), new long[]{rows, d.layers(), d.heads(), d.headDim()})));
-                inputs.put(GraphContract.ATTN_IDENTITY_MIX, own(owned, OnnxTensor.createTensor(env, repeat(c[2]), new long[]{rows, d.layers(), d.heads()})));
+                inputs.put(GraphContract.HEAD_GAIN, own(OnnxTensor.createTensor(env, repeat(c[0]), new long[]{rows, d.layers(), d.heads()})));
+                inputs.put(GraphContract.HEAD_BIAS, own(OnnxTensor.createTensor(env, repeat(c[1]), new long[]{rows, d.layers(), d.heads(), d.headDim()})));
+                inputs.put(GraphContract.ATTN_IDENTITY_MIX, own(OnnxTensor.createTensor(env, repeat(c[2]), new long[]{rows, d.layers(), d.heads()})));
             }
             LongBuffer prompt = longs(rows * promptLength);
             for (int i = 0; i < rows * promptLength; i++) prompt.put(i, 1 + (i * 7) % (d.vocabSize() - 1));
-            IntBuffer seqlens = ints(rows);
-            IntBuffer total = ints(1);
-            for (int r = 0; r < rows; r++) seqlens.put(r, promptLength - 1);
-            total.put(0, promptLength);
-            inputs.put(CausalLmContract.SEQLENS_K, own(owned, OnnxTensor.createTensor(env, seqlens, new long[]{rows})));
-            inputs.put(CausalLmContract.TOTAL_SEQUENCE_LENGTH, own(owned, OnnxTensor.createTensor(env, total, new long[]{})));
-            inputs.put(CausalLmContract.INPUT_IDS, own(owned, OnnxTensor.createTensor(env, prompt, new long[]{rows, promptLength})));
-            FloatBuffer logits = floats(rows * d.vocabSize());
-            Map<String, OnnxValue> pinned = new HashMap<>();
-            pinned.put(CausalLmContract.LOGITS, own(owned, OnnxTensor.createTensor(env, logits, new long[]{rows, d.vocabSize()})));
+            seqlens = ints(rows);
+            total = ints(1);
+            inputs.put(CausalLmContract.SEQLENS_K, own(OnnxTensor.createTensor(env, seqlens, new long[]{rows})));
+            inputs.put(CausalLmContract.TOTAL_SEQUENCE_LENGTH, own(OnnxTensor.createTensor(env, total, new long[]{})));
+            promptIds = own(OnnxTensor.createTensor(env, prompt, new long[]{rows, promptLength}));
+            next = longs(rows);
+            nextIds = own(OnnxTensor.createTensor(env, next, new long[]{rows, 1}));
+            logits = floats(rows * d.vocabSize());
+            pinned.put(CausalLmContract.LOGITS, own(OnnxTensor.createTensor(env, logits, new long[]{rows, d.vocabSize()})));
             boolean inPlace = manifest.cache().inPlace();
-            List<OnnxValue> carried = new ArrayList<>(); // concat cache: the previous step's presents
             for (int l = 0; l < d.layers(); l++) {
                 long past = inPlace ? manifest.maxLength() : 0;
                 long[] shape = {rows, d.kvHeads(), past, d.headDim()};
-                OnnxTensor k = own(owned, OnnxTensor.createTensor(env, floats((int) (rows * d.kvHeads() * past * d.headDim())), shape));
-                OnnxTensor v = own(owned, OnnxTensor.createTensor(env, floats((int) (rows * d.kvHeads() * past * d.headDim())), shape));
-                inputs.put(CausalLmContract.pastKey(l), k);
-                inputs.put(CausalLmContract.pastValue(l), v);
+                OnnxTensor k = own(OnnxTensor.createTensor(env, floats((int) (rows * d.kvHeads() * past * d.headDim())), shape));
+                OnnxTensor v = own(OnnxTensor.createTensor(env, floats((int) (rows * d.kvHeads() * past * d.headDim())), shape));
+                emptyPasts.put(CausalLmContract.pastKey(l), k);
+                emptyPasts.put(CausalLmContract.pastValue(l), v);
                 if (inPlace) {
                     pinned.put(CausalLmContract.presentKey(l), k);
                     pinned.put(CausalLmContract.presentValue(l), v);
                 }
             }
-            Set<String> requested = inPlace ? Set.of() : presentNames(d.layers());
-            carried = step(inputs, requested, pinned, carried, d.layers());
+            requested = inPlace ? Set.of() : presentNames(d.layers());
+        }
 
-            LongBuffer next = longs(rows);
-            inputs.put(CausalLmContract.INPUT_IDS, own(owned, OnnxTensor.createTensor(env, next, new long[]{rows, 1})));
+        /** Seconds per step over the next {@code steps} decode steps. */
+        double block(int steps) throws Exception {
+            if (steps > tokens) throw new IllegalArgumentException("a block of " + steps + " steps exceeds " + tokens);
+            if (position < 0 || position + steps > tokens) prefill();
+            var d = manifest.dimensions();
             long t0 = System.nanoTime();
-            for (int t = 0; t < tokens; t++) {
+            for (int t = 0; t < steps; t++, position++) {
                 for (int r = 0; r < rows; r++) {
                     next.put(r, argmax(logits, r * d.vocabSize(), d.vocabSize()));
-                    seqlens.put(r, promptLength + t);
+                    seqlens.put(r, promptLength + position);
                 }
-                total.put(0, promptLength + t + 1);
-                carried = step(inputs, requested, pinned, carried, d.layers());
+                total.put(0, promptLength + position + 1);
+                step(d.layers());
             }
-            double perStep = (System.nanoTime() - t0) / 1e9 / tokens;
+            return (System.nanoTime() - t0) / 1e9 / steps;
+        }
+
+        /** One generation of {@code tokens} steps after a fresh prefill: seconds per step. */
+        double generation() throws Exception {
+            position = -1;
+            return block(tokens);
+        }
+
+        private void prefill() throws Exception {
             for (OnnxValue v : carried) v.close();
-            return perStep;
-        } finally {
+            carried = new ArrayList<>();
+            inputs.putAll(emptyPasts);
+            for (int r = 0; r < rows; r++) seqlens.put(r, promptLength - 1);
+            total.put(0, promptLength);
+            inputs.put(CausalLmContract.INPUT_IDS, promptIds);
+            step(manifest.dimensions().layers());
+            inputs.put(CausalLmContract.INPUT_IDS, nextIds);
+            position = 0;
+        }
+
+        /** One run; for a concat cache, feeds the presents back as pasts and closes the previous ones. */
+        private void step(int layers) throws Exception {
+            OrtSession.Result result = session.run(inputs, requested, pinned);
+            if (requested.isEmpty()) {
+                result.close();
+                return;
+            }
+            List<OnnxValue> presents = new ArrayList<>();
+            for (int l = 0; l < layers; l++) {
+                OnnxTensor k = (OnnxTensor) result.get(CausalLmContract.presentKey(l)).orElseThrow();
+                OnnxTensor v = (OnnxTensor) result.get(CausalLmContract.presentValue(l)).orElseThrow();
+                inputs.put(CausalLmContract.pastKey(l), k);
+                inputs.put(CausalLmContract.pastValue(l), v);
+                presents.add(k);
+                presents.add(v);
+            }
+            for (OnnxValue p : carried) p.close();
+            carried = presents; // the Result is not closed: its tensors live on as the next inputs
+        }
+
+        private OnnxTensor own(OnnxTensor t) {
+            owned.add(t);
+            return t;
+        }
+
+        @Override
+        public void close() {
+            for (OnnxValue v : carried) v.close();
             owned.forEach(OnnxTensor::close);
         }
     }
 
-    /** One run; for a concat cache, feeds the presents back as pasts and closes the previous ones. */
-    private List<OnnxValue> step(Map<String, OnnxTensor> inputs, Set<String> requested, Map<String, OnnxValue> pinned,
-                                 List<OnnxValue> previous, int layers) throws Exception {
-        OrtSession.Result result = session.run(inputs, requested, pinned);
-        if (requested.isEmpty()) {
-            result.close();
-            return previous;
-        }
-        List<OnnxValue> presents = new ArrayList<>();
-        for (int l = 0; l < layers; l++) {
-            OnnxTensor k = (OnnxTensor) result.get(CausalLmContract.presentKey(l)).orElseThrow();
-            OnnxTensor v = (OnnxTensor) result.get(CausalLmContract.presentValue(l)).orElseThrow();
-            inputs.put(CausalLmContract.pastKey(l), k);
-            inputs.put(CausalLmContract.pastValue(l), v);
-            presents.add(k);
-            presents.add(v);
-        }
-        for (OnnxValue p : previous) p.close();
-        return presents; // the Result is not closed: its tensors live on as the next inputs
-    }
-
     private static Set<String> presentNames(int layers) {
-        Set<String> names = new java.util.HashSet<>();
+        Set<String> names = new HashSet<>();
         for (int l = 0; l < layers; l++) {
             names.add(CausalLmContract.presentKey(l));
             names.add(CausalLmContract.presentValue(l));
@@ -157,11 +207,6 @@ final class BareLoop implements AutoCloseable {
         int best = 0;
         for (int i = 1; i < n; i++) if (logits.get(offset + i) > logits.get(offset + best)) best = i;
         return best;
-    }
-
-    private static OnnxTensor own(List<OnnxTensor> owned, OnnxTensor t) {
-        owned.add(t);
-        return t;
     }
 
     static FloatBuffer floats(int n) {

@@ -28,7 +28,8 @@ public class CausalLmKind implements ModelKind {
         Tokenizer tokenizer = manifest.tokenizer() == null ? null
                 : resources.hold(Tokenizer.load(source.bundle().resolve(manifest.tokenizer())));
         LmMeters meters = new LmMeters(source.metrics().registry(), source.name());
-        var config = new CausalLmWorkload.Config(source.config().slots(), source.config().shadowSlots(), source.engine().prefillTokensPerStep());
+        // one budget paces both: prompt tokens admitted per turn and prompt tokens prefilled per step
+        var config = new CausalLmWorkload.Config(source.config().slots(), source.config().shadowSlots(), source.scheduler().admissionBudget());
         CausalLmWorkload workload = new CausalLmWorkload(graph, config, ids -> tokenizer == null ? "" : tokenizer.decode(ids), meters);
         var scheduler = resources.hold(new Scheduler<>(source.name(), workload, source.scheduler(), source.metrics()));
         return new LmModel(source.name(), manifest, tokenizer, workload, scheduler, meters, graph.execution(), resources);

@@ -15,7 +15,6 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -72,52 +71,105 @@ class ChunkedPrefillTest {
     }
 
     /**
-     * A running stream keeps getting a token every step while a 57-token prompt is prefilled 8
-     * tokens per step (8 steps); read whole, the prompt takes one step, in which the running stream
-     * gets its token too (plus at most one while the new stream waits for admission).
+     * Between any two of a running stream's tokens, the long prompt's cached length grows by at most
+     * one step's budget: the running stream gets a token in every step of the prefill, so the prompt
+     * delays it by at most one step's budget of prompt tokens. Read whole (a budget above the prompt),
+     * one step reads the whole prompt between two of its tokens.
      */
     @Test
-    void aLongPromptDoesNotStallRunningStreams() throws Exception {
-        assertThat(tokensDuringPrefill(8)).as("running stream's tokens while the long prompt is read in chunks of 8").isGreaterThanOrEqualTo(6);
-        assertThat(tokensDuringPrefill(512)).as("... read whole").isLessThanOrEqualTo(2);
+    void aLongPromptDelaysRunningStreamsByAtMostOneStepsBudget() throws Exception {
+        long[] prompt = ParensLm.encode("(".repeat(28) + ")".repeat(27) + "=");
+        int budget = 8;
+        List<Integer> chunked = promptReadBetweenTokens(budget, prompt);
+        assertThat(chunked).as("prompt tokens read between two tokens of the running stream").allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(budget));
+        assertThat(chunked.stream().mapToInt(Integer::intValue).sum()).as("the whole prompt was read").isEqualTo(prompt.length);
+        assertThat(chunked.stream().filter(n -> n > 0).count()).as("steps that read part of the prompt, each with a running token")
+                .isEqualTo((prompt.length + budget - 1) / budget);
+
+        List<Integer> whole = promptReadBetweenTokens(512, prompt);
+        assertThat(whole).as("read whole: one step, between two of the running stream's tokens").contains(prompt.length);
     }
 
-    static int tokensDuringPrefill(int prefillTokensPerStep) throws Exception {
-        AtomicLong clock = new AtomicLong();
-        class Timed extends LmSink {
-            final List<Long> at = new ArrayList<>();
-
-            @Override
-            public void event(StreamEvent<TokenEvent, Completion> event) {
-                synchronized (at) {
-                    at.add(clock.incrementAndGet());
-                }
-                super.event(event);
-            }
-        }
+    /**
+     * Runs a short prompt, then submits {@code prompt} beside it; returns, for each token of the
+     * running stream until the long prompt's first token, how many of its prompt tokens were cached
+     * since the running stream's previous token. The sink runs on the scheduler thread, between steps,
+     * so it reads the long stream's state where the workload leaves it.
+     */
+    static List<Integer> promptReadBetweenTokens(int prefillTokensPerStep, long[] prompt) throws Exception {
         try (CausalLmGraph graph = ParensLm.graph()) {
             var ident = new Steering(SteeringTag.IDENTITY, ControlRow.identity(graph.manifest().dimensions()), null);
             var workload = new CausalLmWorkload(graph, new CausalLmWorkload.Config(4, 0, prefillTokensPerStep), ParensLm::decode,
                     LmMeters.detached("parens-lm"));
+            LmState longState = workload.open(new LmRequest(prompt, SamplingParams.greedy(), 2, List.of(), true, LmRequest.Shadow.NONE));
+            List<Integer> read = new ArrayList<>();
+            java.util.concurrent.atomic.AtomicBoolean submitted = new java.util.concurrent.atomic.AtomicBoolean();
+            LmSink running = new LmSink() {
+                int lastCached;
+
+                @Override
+                public void event(StreamEvent<TokenEvent, Completion> event) {
+                    if (event instanceof StreamEvent.Output<TokenEvent, Completion> && submitted.get() && !longState.decoding) {
+                        read.add(longState.cached - lastCached);
+                        lastCached = longState.cached;
+                    }
+                    super.event(event);
+                }
+            };
             try (var s = new Scheduler<>("parens-lm", workload, new Scheduler.Config(4), EngineMetrics.detached())) {
-                Timed running = new Timed(), longPrompt = new Timed();
+                LmSink longPrompt = new LmSink();
                 s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 50, List.of(), true,
                         LmRequest.Shadow.NONE)), ident, 0, running);
                 running.nextToken();
-                long submitted = clock.get();
-                s.submit(workload.open(new LmRequest(ParensLm.encode("(".repeat(28) + ")".repeat(27) + "="), SamplingParams.greedy(), 2,
-                        List.of(), true, LmRequest.Shadow.NONE)), ident, 0, longPrompt);
-                longPrompt.outputs();
-                long firstTokenOfLong;
-                synchronized (longPrompt.at) {
-                    firstTokenOfLong = longPrompt.at.get(1); // [0] is Started
-                }
-                running.awaitDone();
-                int during = 0;
-                synchronized (running.at) {
-                    for (long t : running.at) if (t > submitted && t < firstTokenOfLong) during++;
-                }
-                return during;
+                submitted.set(true);
+                s.submit(longState, ident, 0, longPrompt);
+                assertThat(longPrompt.outputs()).hasSize(2);
+                assertThat(running.outputs()).as("the running stream ran to its end").hasSize(50);
+            }
+            return read;
+        }
+    }
+
+    /**
+     * A prompt longer than the admission budget is admitted while another stream runs (one stream
+     * per turn always is), and then read in chunks: it finishes long before the running stream does.
+     */
+    @Test
+    void aPromptAboveTheAdmissionBudgetIsAdmittedWhileOthersRun() throws Exception {
+        try (CausalLmGraph graph = ParensLm.graph()) {
+            var ident = new Steering(SteeringTag.IDENTITY, ControlRow.identity(graph.manifest().dimensions()), null);
+            var workload = new CausalLmWorkload(graph, new CausalLmWorkload.Config(4, 0, 8), ParensLm::decode, LmMeters.detached("parens-lm"));
+            var config = new Scheduler.Config(4, 8, 64, java.time.Duration.ZERO, 16, 8);
+            try (var s = new Scheduler<>("parens-lm", workload, config, EngineMetrics.detached())) {
+                java.util.concurrent.CountDownLatch submitted = new java.util.concurrent.CountDownLatch(1);
+                LmSink longPrompt = new LmSink();
+                LmSink running = new LmSink() {
+                    int outputs;
+
+                    @Override
+                    public void event(StreamEvent<TokenEvent, Completion> event) {
+                        super.event(event);
+                        // hold the scheduler inside a step until the long prompt waits: the next turn admits it while this runs
+                        if (event instanceof StreamEvent.Output<TokenEvent, Completion> && ++outputs == 3) {
+                            try {
+                                submitted.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        }
+                    }
+                };
+                s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 60, List.of(), true,
+                        LmRequest.Shadow.NONE)), ident, 0, running);
+                long[] prompt = ParensLm.encode("(".repeat(10) + ")".repeat(9) + "=");
+                assertThat(prompt.length).as("the prompt costs more than the budget of 8").isGreaterThan(8);
+                running.nextToken();
+                s.submit(workload.open(new LmRequest(prompt, SamplingParams.greedy(), 2, List.of(), true, LmRequest.Shadow.NONE)), ident, 0,
+                        longPrompt);
+                submitted.countDown();
+                assertThat(longPrompt.outputs()).hasSize(2);
+                assertThat(running.done).as("the running stream (60 tokens) is still running").isNotDone();
+                assertThat(running.outputs()).hasSize(60);
             }
         }
     }
