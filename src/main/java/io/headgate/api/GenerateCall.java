@@ -110,9 +110,7 @@ final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, Toke
             case TEXT -> {
                 if (s.getText().isEmpty()) throw Errors.invalid("start.prompt.text", "empty");
                 if (model.tokenizer() == null) throw Errors.invalid("start.prompt.text", "model '" + m.name() + "' has no tokenizer; send token_ids");
-                long[] encoded = model.tokenizer().encode(s.getText());
-                rejectDroppedCharacters(s.getText(), model.tokenizer().decode(encoded));
-                yield encoded;
+                yield Requests.encodeWhole(model.tokenizer(), s.getText(), "start.prompt.text");
             }
             case TOKEN_IDS -> {
                 List<Long> list = s.getTokenIds().getIdsList();
@@ -140,15 +138,6 @@ final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, Toke
      * a prompt rather than generate from a different one. Whitespace is ignored: tokenizers may
      * normalise it.
      */
-    private static void rejectDroppedCharacters(String text, String decoded) {
-        String wanted = text.replaceAll("\\s+", ""), got = decoded.replaceAll("\\s+", "");
-        if (wanted.equals(got)) return;
-        StringBuilder missing = new StringBuilder();
-        wanted.codePoints().filter(c -> got.indexOf(c) < 0 && missing.indexOf(Character.toString(c)) < 0)
-                .forEach(missing::appendCodePoint);
-        throw Errors.invalid("start.prompt.text", "the tokenizer cannot encode " + (missing.isEmpty() ? "part of the text" : "'" + missing + "'"));
-    }
-
     private List<String> stops(Start s) {
         if (s.getStopCount() > limits.maxStopStrings()) {
             throw Errors.invalid("start.stop", s.getStopCount() + " stop strings; at most " + limits.maxStopStrings());

@@ -102,4 +102,18 @@ final class Requests {
             throw Errors.ofProfile(e, s.getSourceCase() == Steering.SourceCase.INLINE ? field + ".inline" : field);
         }
     }
+
+    /**
+     * {@code text} encoded by the model's tokenizer, refused naming {@code field} when the encoding
+     * lost characters: a tokenizer without an unknown token drops what it cannot encode, and the model
+     * would read other text than was sent. Whitespace is not compared (the decoder may normalise it).
+     */
+    static long[] encodeWhole(io.headgate.server.lm.Tokenizer tokenizer, String text, String field) {
+        long[] ids = tokenizer.encode(text);
+        String wanted = text.replaceAll("\\s+", ""), got = tokenizer.decode(ids).replaceAll("\\s+", "");
+        if (wanted.equals(got)) return ids;
+        StringBuilder missing = new StringBuilder();
+        wanted.codePoints().filter(c -> got.indexOf(c) < 0 && missing.indexOf(Character.toString(c)) < 0).forEach(missing::appendCodePoint);
+        throw Errors.invalid(field, "the tokenizer cannot encode " + (missing.isEmpty() ? "part of '" + text + "'" : "'" + missing + "'"));
+    }
 }

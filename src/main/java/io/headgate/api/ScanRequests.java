@@ -71,7 +71,7 @@ final class ScanRequests {
     }
 
     private ScanExample example(String field, String label, String prompt, String answer) {
-        rejectDroppedCharacters(field, prompt + answer);
+        Requests.encodeWhole(model.tokenizer(), prompt + answer, field);
         ScanExample example;
         try {
             example = ScanExamples.teacherForced(label, prompt, answer, text -> model.tokenizer().encode(text));
@@ -83,14 +83,6 @@ final class ScanRequests {
             throw Errors.invalid(field + ".prompt", example.prompt().length + " tokens; model '" + model.name() + "' takes at most " + max);
         }
         return example;
-    }
-
-    /** A tokenizer without an unknown token drops what it cannot encode: refuse rather than scan other text. */
-    private void rejectDroppedCharacters(String field, String text) {
-        String decoded = model.tokenizer().decode(model.tokenizer().encode(text));
-        if (!decoded.replaceAll("\\s+", "").equals(text.replaceAll("\\s+", ""))) {
-            throw Errors.invalid(field, "the tokenizer cannot encode all of '" + text + "'");
-        }
     }
 
     private Steering steering(io.headgate.api.v1.Steering s) {

@@ -212,6 +212,7 @@ final class SearchRequests {
             for (int i = 0; i < given.size(); i++) {
                 LabelledExample e = given.get(i);
                 if (e.getPrompt().isEmpty() || e.getAnswer().isEmpty()) throw Errors.invalid(field + ".inline.examples[" + i + "]", "prompt and answer are required");
+                Requests.encodeWhole(lm.tokenizer(), e.getPrompt() + e.getAnswer(), field + ".inline.examples[" + i + "]");
                 (i % 2 == 0 ? dev : held).add(new Probe("inline", "inline", e.getPrompt(), e.getAnswer()));
             }
             try {

@@ -154,6 +154,10 @@ class SearchApiTest extends GatewayTestBase {
                 .startsWith("probes.score.max_depth");
         assertThat(failure(deepBrackets().setProbes(ProbeObjective.newBuilder().setScore(ProbeTask.newBuilder().setProbeSet("poems"))).build())
                 .getDescription()).startsWith("probes.score.probe_set");
+        var unreadable = io.headgate.api.v1.ExampleSet.newBuilder();
+        for (String prompt : List.of("(x=", "[[=", "((=", "<<=")) unreadable.addExamples(io.headgate.api.v1.LabelledExample.newBuilder().setPrompt(prompt).setAnswer(")"));
+        assertThat(failure(deepBrackets().setProbes(ProbeObjective.newBuilder().setScore(ProbeTask.newBuilder().setInline(unreadable))).build())
+                .getDescription()).isEqualTo("probes.score.inline.examples[0]: the tokenizer cannot encode 'x'");
         Status wrongKind = failure(SearchRequest.newBuilder().setModel(FORECASTER).setGain(0).setProbes(ProbeObjective.newBuilder().setScore(brackets(1, 2))).build());
         assertThat(wrongKind.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
         assertThat(wrongKind.getDescription()).startsWith("objective").contains("windows");
