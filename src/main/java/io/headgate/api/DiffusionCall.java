@@ -1,6 +1,5 @@
 package io.headgate.api;
 
-import io.grpc.StatusRuntimeException;
 import io.headgate.api.v1.AppliedGuidance;
 import io.headgate.api.v1.DenoisingStep;
 import io.headgate.api.v1.DiffusionEvent;
@@ -9,8 +8,6 @@ import io.headgate.api.v1.DiffusionRequest;
 import io.headgate.api.v1.DiffusionStart;
 import io.headgate.api.v1.Image;
 import io.headgate.api.v1.Preview;
-import io.headgate.api.v1.Started;
-import io.headgate.api.v1.Steer;
 import io.headgate.engine.StreamEvent;
 import io.headgate.engine.diffusion.DiffusionResult;
 import io.headgate.engine.diffusion.DiffusionState;
@@ -21,7 +18,6 @@ import io.headgate.server.diffusion.DiffusionModel;
 import io.headgate.steer.ExperimentRegistry;
 import io.headgate.steer.GuidanceSpec;
 import io.headgate.steer.ProfileException;
-import io.headgate.steer.Steering;
 import io.headgate.steer.SteeringResolver;
 import io.smallrye.mutiny.subscription.MultiEmitter;
 
@@ -44,7 +40,6 @@ final class DiffusionCall extends StreamCall<DiffusionRequest, DiffusionState, V
     private final ExperimentRegistry experiments;
     private volatile DiffusionModel model;
     private volatile Preview preview = Preview.getDefaultInstance();
-    private long inlineCount;
 
     DiffusionCall(MultiEmitter<? super StreamEvent<io.headgate.engine.diffusion.DenoisingStep, DiffusionResult>> emitter, ModelHost models,
                   SteeringResolver resolver, ExperimentRegistry experiments) {
@@ -63,7 +58,7 @@ final class DiffusionCall extends StreamCall<DiffusionRequest, DiffusionState, V
             }
             case STEER -> {
                 requireStarted("steer");
-                steer(request.getSteer());
+                steer(request.getSteer(), resolver, model.manifest(), "a denoising step caches nothing to recompute");
             }
             case ACK -> {
                 requireStarted("ack");
@@ -111,7 +106,7 @@ final class DiffusionCall extends StreamCall<DiffusionRequest, DiffusionState, V
         long every = Integer.toUnsignedLong(p.getEvery());
         long seed = s.hasSeed() ? s.getSeed() : ThreadLocalRandom.current().nextLong();
         Requests.Assigned assigned = Requests.startSteering(resolver, experiments, m, s.getExperiment(), s.getRoutingKey(),
-                s.hasSteering() ? s.getSteering() : null, s.getSteering().hasInline() ? ++inlineCount : 0);
+                s.hasSteering() ? s.getSteering() : null, inlineNumber(s.getSteering()));
         DiffusionState state;
         try {
             state = model.workload().open(new io.headgate.engine.diffusion.DiffusionRequest(label, seed,
@@ -123,27 +118,11 @@ final class DiffusionCall extends StreamCall<DiffusionRequest, DiffusionState, V
         submitted(model.scheduler(), model.scheduler().submit(state, assigned.steering(), s.getCreditWindow(), assigned.arm(), this));
     }
 
-    private void steer(Steer s) {
-        if (stream() == null) return;
-        Steering next;
-        try {
-            if (s.getReprefill()) throw Errors.invalid("steer.reprefill", "a denoising step caches nothing to recompute; leave it false");
-            if (!s.hasSteering()) throw Errors.invalid("steer.steering", "required");
-            long number = s.getSteering().hasInline() ? ++inlineCount : 0;
-            next = Requests.steering(resolver, model.manifest(), s.getSteering(), "steer.steering", number);
-        } catch (StatusRuntimeException e) {
-            rejectSteering(e, "steer.steering");
-            return;
-        }
-        steer(next, false);
-    }
-
     @Override
     DiffusionEvent map(StreamEvent<io.headgate.engine.diffusion.DenoisingStep, DiffusionResult> event) {
         DiffusionEvent.Builder b = DiffusionEvent.newBuilder();
         switch (event) {
-            case StreamEvent.Started<io.headgate.engine.diffusion.DenoisingStep, DiffusionResult> s -> b.setStarted(Started.newBuilder()
-                    .setStreamId(s.streamId()).setModel(s.model()).setSteering(ProtoMapping.tag(s.steering())).setFollowing(s.following()).setArm(s.arm()));
+            case StreamEvent.Started<io.headgate.engine.diffusion.DenoisingStep, DiffusionResult> s -> b.setStarted(ProtoMapping.started(s));
             case StreamEvent.Output<io.headgate.engine.diffusion.DenoisingStep, DiffusionResult>(var step) -> b.setStep(step(step));
             case StreamEvent.SteeringApplied<io.headgate.engine.diffusion.DenoisingStep, DiffusionResult> a -> b.setSteeringApplied(ProtoMapping.steeringApplied(a));
             case StreamEvent.SteeringRejected<io.headgate.engine.diffusion.DenoisingStep, DiffusionResult> r -> b.setSteeringRejected(ProtoMapping.steeringRejected(r));

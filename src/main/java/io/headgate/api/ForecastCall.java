@@ -1,6 +1,5 @@
 package io.headgate.api;
 
-import io.grpc.StatusRuntimeException;
 import io.headgate.api.v1.ForecastEvent;
 import io.headgate.api.v1.ForecastFinished;
 import io.headgate.api.v1.ForecastIssued;
@@ -9,8 +8,6 @@ import io.headgate.api.v1.ForecastScored;
 import io.headgate.api.v1.ForecastStart;
 import io.headgate.api.v1.ForecastStarted;
 import io.headgate.api.v1.ProfileScore;
-import io.headgate.api.v1.Started;
-import io.headgate.api.v1.Steer;
 import io.headgate.engine.StreamEvent;
 import io.headgate.engine.forecast.ForecastMessage;
 import io.headgate.engine.forecast.ForecastOutput;
@@ -42,7 +39,6 @@ final class ForecastCall extends StreamCall<ForecastRequest, ForecastState, Fore
     private volatile ForecastModel model;
     private volatile ForecastStarted.Builder started;
     private boolean closed;
-    private long inlineCount;
 
     ForecastCall(MultiEmitter<? super StreamEvent<ForecastOutput, ForecastSummary>> emitter, ModelHost models, SteeringResolver resolver,
                  ExperimentRegistry experiments) {
@@ -72,7 +68,7 @@ final class ForecastCall extends StreamCall<ForecastRequest, ForecastState, Fore
             }
             case STEER -> {
                 requireStarted("steer");
-                steer(request.getSteer());
+                steer(request.getSteer(), resolver, model.manifest(), "a forecast recomputes its whole context anyway");
             }
             case ACK -> {
                 requireStarted("ack");
@@ -95,11 +91,11 @@ final class ForecastCall extends StreamCall<ForecastRequest, ForecastState, Fore
                 ? s.getFrequency() : null, s.getSeasonalityCase() == ForecastStart.SeasonalityCase.SEASON_LENGTH ? s.getSeasonLength() : -1, m.forecast());
         int[] levels = Forecasts.levels("start.quantile_levels", s.getQuantileLevelsList(), m.forecast());
         Requests.Assigned assigned = Requests.startSteering(resolver, experiments, m, s.getExperiment(), s.getRoutingKey(),
-                s.hasSteering() ? s.getSteering() : null, s.getSteering().hasInline() ? ++inlineCount : 0);
+                s.hasSteering() ? s.getSteering() : null, inlineNumber(s.getSteering()));
         List<Steering> compared = new ArrayList<>();
         for (int i = 0; i < s.getCompareCount(); i++) {
             var c = s.getCompare(i);
-            compared.add(Requests.steering(resolver, m, c, "start.compare[" + i + "]", c.hasInline() ? ++inlineCount : 0));
+            compared.add(Requests.steering(resolver, m, c, "start.compare[" + i + "]", inlineNumber(c)));
         }
         if (compared.stream().noneMatch(c -> c.tag().profile().equals(SteeringResolver.IDENTITY))) {
             compared.add(resolver.identity(m.name(), m.dimensions())); // identity is always compared
@@ -126,26 +122,11 @@ final class ForecastCall extends StreamCall<ForecastRequest, ForecastState, Fore
         submitted(model.scheduler(), model.scheduler().submit(state, assigned.steering(), s.getCreditWindow(), assigned.arm(), this));
     }
 
-    private void steer(Steer s) {
-        if (stream() == null) return;
-        Steering next;
-        try {
-            if (s.getReprefill()) throw Errors.invalid("steer.reprefill", "a forecast recomputes its whole context anyway; leave it false");
-            if (!s.hasSteering()) throw Errors.invalid("steer.steering", "required");
-            next = Requests.steering(resolver, model.manifest(), s.getSteering(), "steer.steering", s.getSteering().hasInline() ? ++inlineCount : 0);
-        } catch (StatusRuntimeException e) {
-            rejectSteering(e, "steer.steering");
-            return;
-        }
-        steer(next, false);
-    }
-
     @Override
     ForecastEvent map(StreamEvent<ForecastOutput, ForecastSummary> event) {
         ForecastEvent.Builder b = ForecastEvent.newBuilder();
         switch (event) {
-            case StreamEvent.Started<ForecastOutput, ForecastSummary> s -> b.setStarted(started.clone().setStarted(Started.newBuilder()
-                    .setStreamId(s.streamId()).setModel(s.model()).setSteering(ProtoMapping.tag(s.steering())).setFollowing(s.following()).setArm(s.arm())));
+            case StreamEvent.Started<ForecastOutput, ForecastSummary> s -> b.setStarted(started.clone().setStarted(ProtoMapping.started(s)));
             case StreamEvent.Output<ForecastOutput, ForecastSummary>(ForecastOutput.Issued issued) -> b.setForecast(issued(issued));
             case StreamEvent.Output<ForecastOutput, ForecastSummary>(ForecastOutput.Scored scored) -> b.setScored(scored(scored));
             case StreamEvent.SteeringApplied<ForecastOutput, ForecastSummary> a -> b.setSteeringApplied(ProtoMapping.steeringApplied(a));

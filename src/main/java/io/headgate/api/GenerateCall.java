@@ -1,10 +1,8 @@
 package io.headgate.api;
 
-import io.grpc.StatusRuntimeException;
 import io.headgate.api.v1.GenerateEvent;
 import io.headgate.api.v1.GenerateRequest;
 import io.headgate.api.v1.Start;
-import io.headgate.api.v1.Steer;
 import io.headgate.engine.StreamEvent;
 import io.headgate.engine.lm.Completion;
 import io.headgate.engine.lm.LmRequest;
@@ -16,7 +14,6 @@ import io.headgate.server.HeadgateConfig;
 import io.headgate.server.ModelHost;
 import io.headgate.server.lm.LmModel;
 import io.headgate.steer.ExperimentRegistry;
-import io.headgate.steer.Steering;
 import io.headgate.steer.SteeringResolver;
 import io.smallrye.mutiny.subscription.MultiEmitter;
 
@@ -38,7 +35,6 @@ final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, Toke
 
     private volatile LmModel model;
     private volatile int promptTokens;
-    private long inlineCount;
 
     GenerateCall(MultiEmitter<? super StreamEvent<TokenEvent, Completion>> emitter, ModelHost models, SteeringResolver resolver,
                  ExperimentRegistry experiments, HeadgateConfig config) {
@@ -59,7 +55,7 @@ final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, Toke
             }
             case STEER -> {
                 requireStarted("steer");
-                steer(request.getSteer());
+                steer(request.getSteer(), resolver, model.manifest(), null);
             }
             case ACK -> {
                 requireStarted("ack");
@@ -88,7 +84,7 @@ final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, Toke
         List<String> stops = stops(s);
         SamplingParams sampling = sampling(s);
         Requests.Assigned assigned = Requests.startSteering(resolver, experiments, m, s.getExperiment(), s.getRoutingKey(),
-                s.hasSteering() ? s.getSteering() : null, s.getSteering().hasInline() ? ++inlineCount : 0);
+                s.hasSteering() ? s.getSteering() : null, inlineNumber(s.getSteering()));
         LmState state;
         try {
             state = model.workload().open(new LmRequest(prompt, sampling, maxTokens, stops, s.getIgnoreEos(), shadow(s)));
@@ -159,26 +155,5 @@ final class GenerateCall extends StreamCall<GenerateRequest, LmState, Void, Toke
         if (!(p.getTopP() >= 0 && p.getTopP() <= 1)) throw Errors.invalid("start.sampling.top_p", "must be in [0, 1], got " + p.getTopP());
         long seed = p.hasSeed() ? p.getSeed() : ThreadLocalRandom.current().nextLong();
         return new SamplingParams(p.getTemperature(), p.getTopK(), p.getTopP(), seed);
-    }
-
-    /** Resolves a Steering message; {@code field} is where it sat in the request. */
-    private Steering steering(io.headgate.api.v1.Steering s, String field) {
-        long number = s.getSourceCase() == io.headgate.api.v1.Steering.SourceCase.INLINE ? ++inlineCount : 0;
-        return Requests.steering(resolver, model.manifest(), s, field, number);
-    }
-
-    // ------------------------------------------------------------------ Steer
-
-    private void steer(Steer s) {
-        if (stream() == null) return;
-        Steering next;
-        try {
-            if (!s.hasSteering()) throw Errors.invalid("steer.steering", "required");
-            next = steering(s.getSteering(), "steer.steering");
-        } catch (StatusRuntimeException e) {
-            rejectSteering(e, "steer.steering");
-            return;
-        }
-        steer(next, s.getReprefill());
     }
 }

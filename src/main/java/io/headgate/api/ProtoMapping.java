@@ -37,8 +37,7 @@ final class ProtoMapping {
                 if (t.effect() != null) token.setEffect(Effect.newBuilder().setKl(t.effect().kl()).setTop1Changed(t.effect().top1Changed()));
                 b.setToken(token);
             }
-            case StreamEvent.Started<TokenEvent, Completion> s -> b.setStarted(Started.newBuilder().setStreamId(s.streamId()).setModel(s.model())
-                    .setSteering(tag(s.steering())).setPromptTokens(promptTokens).setFollowing(s.following()).setArm(s.arm()));
+            case StreamEvent.Started<TokenEvent, Completion> s -> b.setStarted(started(s).setPromptTokens(promptTokens));
             case StreamEvent.SteeringApplied<TokenEvent, Completion> a -> b.setSteeringApplied(steeringApplied(a));
             case StreamEvent.SteeringRejected<TokenEvent, Completion> r -> b.setSteeringRejected(steeringRejected(r));
             case StreamEvent.Finished<TokenEvent, Completion> f -> {
@@ -63,6 +62,12 @@ final class ProtoMapping {
             case StreamEvent.Ending.Shutdown<Completion> x -> io.headgate.api.v1.Finished.Reason.SHUTDOWN;
             case StreamEvent.Ending.IdleTimeout<Completion> x -> io.headgate.api.v1.Finished.Reason.IDLE_TIMEOUT;
         };
+    }
+
+    /** What every kind's Started says: the stream, its model, steering, whether it follows a profile, its arm. */
+    static Started.Builder started(StreamEvent.Started<?, ?> s) {
+        return Started.newBuilder().setStreamId(s.streamId()).setModel(s.model()).setSteering(tag(s.steering())).setFollowing(s.following())
+                .setArm(s.arm());
     }
 
     static SteeringApplied steeringApplied(StreamEvent.SteeringApplied<?, ?> a) {

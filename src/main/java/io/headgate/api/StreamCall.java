@@ -1,5 +1,9 @@
 package io.headgate.api;
 
+import io.headgate.api.v1.Steer;
+import io.headgate.model.BundleManifest;
+import io.headgate.steer.SteeringResolver;
+
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.headgate.engine.Fault;
@@ -72,6 +76,7 @@ abstract class StreamCall<R, S, I, O, F, E> implements StreamSink<O, F> {
     // holds the stream's lock (taking ours there could deadlock against a Steer being rejected)
     private volatile Scheduler<S, I, O, F> scheduler;
     private volatile Stream<S, O, F> stream;
+    private long inlineCount;
 
     StreamCall(MultiEmitter<? super StreamEvent<O, F>> emitter) {
         this.emitter = emitter;
@@ -141,6 +146,31 @@ abstract class StreamCall<R, S, I, O, F, E> implements StreamSink<O, F> {
 
     final Stream<S, O, F> stream() {
         return stream;
+    }
+
+    /** The number of an inline steering of this call (each is tagged inline#N); 0 for a stored profile. */
+    final long inlineNumber(io.headgate.api.v1.Steering s) {
+        return s.hasInline() ? ++inlineCount : 0;
+    }
+
+    /**
+     * A client's Steer against {@code model}'s profiles; one that cannot be resolved is answered in
+     * the stream ({@link #rejectSteering}), which goes on unchanged.
+     *
+     * @param noReprefill why {@code reprefill} does not apply to this kind; null where it does
+     */
+    final void steer(Steer s, SteeringResolver resolver, BundleManifest model, String noReprefill) {
+        if (stream == null) return;
+        Steering next;
+        try {
+            if (s.getReprefill() && noReprefill != null) throw Errors.invalid("steer.reprefill", noReprefill + "; leave it false");
+            if (!s.hasSteering()) throw Errors.invalid("steer.steering", "required");
+            next = Requests.steering(resolver, model, s.getSteering(), "steer.steering", inlineNumber(s.getSteering()));
+        } catch (StatusRuntimeException e) {
+            rejectSteering(e, "steer.steering");
+            return;
+        }
+        steer(next, s.getReprefill());
     }
 
     /** A resolved Steer: applies from the next step computed for the stream. */
