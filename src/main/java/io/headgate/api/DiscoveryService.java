@@ -14,9 +14,6 @@ import io.headgate.api.v1.SuggestProfileRequest;
 import io.headgate.api.v1.SaveSearchProfileRequest;
 import io.headgate.api.v1.SearchEvent;
 import io.headgate.api.v1.SearchRequest;
-import io.headgate.discovery.HeadScan;
-import io.headgate.discovery.search.GreedySearch;
-import io.headgate.discovery.search.SearchResult;
 import io.headgate.server.LoadedModel;
 import io.headgate.server.diffusion.DiffusionModel;
 import io.headgate.server.forecast.ForecastModel;
@@ -27,9 +24,8 @@ import io.headgate.effect.SampleQuality;
 import io.headgate.effect.forecast.HeldOutStreams;
 import io.headgate.effect.forecast.HeldOutScores;
 import java.util.List;
-import org.jboss.logging.Logger;
-import java.util.UUID;
-import java.util.function.Supplier;
+import io.smallrye.mutiny.subscription.MultiEmitter;
+import java.util.function.Consumer;
 import io.headgate.api.v1.GroupAccuracy;
 import io.headgate.discovery.HeadClassifier;
 import io.headgate.effect.Evaluator;
@@ -71,8 +67,6 @@ import java.util.concurrent.RejectedExecutionException;
 @RegisterInterceptor(DiscoveryAuth.class)
 public class DiscoveryService implements Discovery {
 
-    private static final Logger LOG = Logger.getLogger(DiscoveryService.class);
-
     @Inject
     ModelHost models;
     @Inject
@@ -103,14 +97,7 @@ public class DiscoveryService implements Discovery {
         } catch (StatusRuntimeException e) {
             return Multi.createFrom().failure(e);
         }
-        return Multi.createFrom().emitter(emitter -> {
-            try {
-                host.submit(job, new ScanEmitter(emitter));
-            } catch (RejectedExecutionException e) {
-                emitter.fail(Errors.status(Status.RESOURCE_EXHAUSTED, "model", config.discovery().maxQueued()
-                        + " scans of model '" + job.model() + "' are already waiting; retry later"));
-            }
-        });
+        return queued(job.model(), emitter -> host.submit(job, new ScanEmitter(emitter)));
     }
 
     /** Directions: checked here, then run as a job on the model's discovery thread like a scan. */
@@ -127,14 +114,7 @@ public class DiscoveryService implements Discovery {
         } catch (StatusRuntimeException e) {
             return Multi.createFrom().failure(e);
         }
-        return Multi.createFrom().emitter(emitter -> {
-            try {
-                host.submit(job.model(), new DirectionsCall(job, resolver.maxMagnitude(), emitter));
-            } catch (RejectedExecutionException e) {
-                emitter.fail(Errors.status(Status.RESOURCE_EXHAUSTED, "model", config.discovery().maxQueued()
-                        + " discovery jobs of model '" + job.model() + "' are already waiting; retry later"));
-            }
-        });
+        return queued(job.model(), emitter -> host.submit(job.model(), new DirectionsCall(job, resolver.maxMagnitude(), emitter)));
     }
 
     @Override
@@ -168,32 +148,20 @@ public class DiscoveryService implements Discovery {
         } catch (StatusRuntimeException e) {
             return Multi.createFrom().failure(e);
         }
+        return queued(model.name(), emitter -> host.submit(model.name(), new SearchCall(model.name(), search, host, emitter)));
+    }
+
+    /**
+     * A discovery call's events: {@code submit} queues its job on the model's discovery thread; a
+     * full queue fails the call with RESOURCE_EXHAUSTED.
+     */
+    private <E> Multi<E> queued(String model, Consumer<MultiEmitter<? super E>> submit) {
         return Multi.createFrom().emitter(emitter -> {
-            SearchEmitter listener = new SearchEmitter(emitter);
             try {
-                host.submit(model.name(), new DiscoveryHost.Job() {
-                    @Override
-                    public void run(Supplier<HeadScan> analysis) throws Exception {
-                        SearchResult result = new GreedySearch(search.objective(), listener).run(search.plan());
-                        String id = "search-" + UUID.randomUUID().toString().substring(0, 8);
-                        host.searches().put(id, new DiscoveryHost.StoredSearch(id, model.name(), result));
-                        LOG.infof("%s of %s: %s", id, model.name(), result.provenance());
-                        listener.finished(id, result);
-                    }
-
-                    @Override
-                    public void failed(Throwable error) {
-                        listener.failed(error);
-                    }
-
-                    @Override
-                    public boolean cancelled() {
-                        return listener.cancelled();
-                    }
-                });
+                submit.accept(emitter);
             } catch (RejectedExecutionException e) {
                 emitter.fail(Errors.status(Status.RESOURCE_EXHAUSTED, "model", config.discovery().maxQueued()
-                        + " discovery jobs of model '" + model.name() + "' are already waiting; retry later"));
+                        + " discovery jobs of model '" + model + "' are already waiting; retry later"));
             }
         });
     }

@@ -9,6 +9,7 @@ import io.headgate.discovery.diffusion.SampleObjective;
 import io.headgate.discovery.forecast.WindowObjective;
 import io.headgate.discovery.lm.ProbeObjective;
 import io.headgate.discovery.search.Intervention;
+import io.headgate.discovery.search.MetricObjective;
 import io.headgate.discovery.search.Objective;
 import io.headgate.discovery.search.SearchPlan;
 import io.headgate.discovery.search.Unit;
@@ -34,7 +35,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
@@ -254,11 +254,11 @@ final class SearchRequests {
         if (d.classifier() == null || d.realFeatures() == null) {
             throw Errors.precondition("model", "model '" + d.name() + "' ships no classifier and feature statistics to score samples with");
         }
-        SampleObjective.Metric score = sampleMetric(o.getMetric(), "samples.metric");
-        List<SampleObjective.MetricGuard> guards = new ArrayList<>();
+        SampleObjective.Metric score = metric(SampleObjective.Metric.class, o.getMetric(), "samples.metric");
+        List<MetricObjective.MetricGuard<SampleObjective.Metric>> guards = new ArrayList<>();
         for (int i = 0; i < o.getGuardsCount(); i++) {
             MetricGuard g = o.getGuards(i);
-            guards.add(new SampleObjective.MetricGuard(sampleMetric(g.getMetric(), "samples.guards[" + i + "].metric"), tolerance(g, "samples.guards[" + i + "]")));
+            guards.add(new MetricObjective.MetricGuard<>(metric(SampleObjective.Metric.class, g.getMetric(), "samples.guards[" + i + "].metric"), tolerance(g, "samples.guards[" + i + "]")));
         }
         if (o.getUnconditional() && (score == SampleObjective.Metric.ACCURACY || guards.stream().anyMatch(g -> g.metric() == SampleObjective.Metric.ACCURACY))) {
             throw Errors.invalid("samples.metric", "unconditional samples have no label: use confidence or frechet_distance");
@@ -272,12 +272,11 @@ final class SearchRequests {
                 batch(evaluator.count(devSamples)), IN_FLIGHT / 4, timeout);
     }
 
-    private static SampleObjective.Metric sampleMetric(String name, String field) {
-        try {
-            return SampleObjective.Metric.valueOf(name.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw Errors.invalid(field, (name.isEmpty() ? "required" : "no metric '" + name + "'") + "; one of accuracy, confidence, frechet_distance");
-        }
+    /** A metric by its lower-case name, refused naming {@code field} with the names there are. */
+    private static <M extends Enum<M>> M metric(Class<M> metrics, String name, String field) {
+        for (M m : metrics.getEnumConstants()) if (MetricObjective.label(m).equalsIgnoreCase(name)) return m;
+        throw Errors.invalid(field, (name.isEmpty() ? "required" : "no metric '" + name + "'") + "; one of "
+                + String.join(", ", java.util.Arrays.stream(metrics.getEnumConstants()).map(MetricObjective::label).toList()));
     }
 
     private static double tolerance(MetricGuard g, String field) {
@@ -289,11 +288,11 @@ final class SearchRequests {
 
     private Objective windows(ForecastModel f, io.headgate.api.v1.WindowObjective o, Function<ProfileSpec, Steering> steering, Duration timeout) {
         if (f.heldOut() == null) throw Errors.precondition("model", "model '" + f.name() + "' ships no held-out series to score forecasts on");
-        WindowObjective.Metric score = windowMetric(o.getMetric(), "windows.metric");
-        List<WindowObjective.MetricGuard> guards = new ArrayList<>();
+        WindowObjective.Metric score = metric(WindowObjective.Metric.class, o.getMetric(), "windows.metric");
+        List<MetricObjective.MetricGuard<WindowObjective.Metric>> guards = new ArrayList<>();
         for (int i = 0; i < o.getGuardsCount(); i++) {
             MetricGuard g = o.getGuards(i);
-            guards.add(new WindowObjective.MetricGuard(windowMetric(g.getMetric(), "windows.guards[" + i + "].metric"), tolerance(g, "windows.guards[" + i + "]")));
+            guards.add(new MetricObjective.MetricGuard<>(metric(WindowObjective.Metric.class, g.getMetric(), "windows.guards[" + i + "].metric"), tolerance(g, "windows.guards[" + i + "]")));
         }
         int dev = o.getDevPerFrequency() == 0 ? DEFAULT_PER_FREQUENCY : o.getDevPerFrequency();
         int held = o.getHeldOutPerFrequency() == 0 ? DEFAULT_PER_FREQUENCY : o.getHeldOutPerFrequency();
@@ -301,14 +300,6 @@ final class SearchRequests {
         if (split.get(0).isEmpty()) throw Errors.invalid("windows.held_out_per_frequency", "holding out " + held + " windows per frequency leaves no series to develop on");
         var streams = new HeldOutStreams(f.scheduler(), f.workload(), f.heldOut());
         return new WindowObjective(streams, steering, score, guards, split.get(0), split.get(1), batch(split.get(0).size()), IN_FLIGHT, timeout);
-    }
-
-    private static WindowObjective.Metric windowMetric(String name, String field) {
-        try {
-            return WindowObjective.Metric.valueOf(name.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw Errors.invalid(field, (name.isEmpty() ? "required" : "no metric '" + name + "'") + "; one of relative_mase, relative_wql");
-        }
     }
 
     /** Candidates per measurement call for {@code streams} streams per candidate. */

@@ -1,18 +1,14 @@
 package io.headgate.discovery.forecast;
 
-import io.headgate.discovery.search.Guard;
 import io.headgate.discovery.search.Measure;
-import io.headgate.discovery.search.Measurement;
-import io.headgate.discovery.search.Objective;
+import io.headgate.discovery.search.MetricObjective;
 import io.headgate.effect.forecast.HeldOutStreams;
 import io.headgate.effect.forecast.HeldOutWindow;
 import io.headgate.steer.ProfileSpec;
 import io.headgate.steer.Steering;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
@@ -21,40 +17,29 @@ import java.util.function.Function;
  * and held-out windows from different series. Both are geometric means of per-series ratios, not means
  * over windows, so they carry no per-example values (and no paired standard error).
  */
-public final class WindowObjective implements Objective {
+public final class WindowObjective extends MetricObjective<WindowObjective.Metric, HeldOutStreams.Outcome> {
 
     public enum Metric {
-        RELATIVE_MASE, RELATIVE_WQL;
-
-        public String label() {
-            return name().toLowerCase(Locale.ROOT);
-        }
-    }
-
-    public record MetricGuard(Metric metric, double tolerance) {
+        RELATIVE_MASE, RELATIVE_WQL
     }
 
     private final HeldOutStreams streams;
     private final Function<ProfileSpec, Steering> steering;
-    private final Metric score;
-    private final List<MetricGuard> guards;
     private final List<HeldOutWindow> dev, heldOut;
-    private final int batch, inFlight;
+    private final int inFlight;
     private final Duration timeout;
 
-    public WindowObjective(HeldOutStreams streams, Function<ProfileSpec, Steering> steering, Metric score, List<MetricGuard> guards,
+    public WindowObjective(HeldOutStreams streams, Function<ProfileSpec, Steering> steering, Metric score, List<MetricGuard<Metric>> guards,
                            List<HeldOutWindow> dev, List<HeldOutWindow> heldOut, int batch, int inFlight, Duration timeout) {
+        super(score, guards, batch);
         if (dev.isEmpty() || heldOut.isEmpty()) throw new IllegalArgumentException("no development or held-out windows");
         if (dev.stream().anyMatch(w -> heldOut.stream().anyMatch(h -> h.series().name().equals(w.series().name())))) {
             throw new IllegalArgumentException("a series has windows on both splits");
         }
         this.streams = streams;
         this.steering = steering;
-        this.score = score;
-        this.guards = List.copyOf(guards);
         this.dev = List.copyOf(dev);
         this.heldOut = List.copyOf(heldOut);
-        this.batch = batch;
         this.inFlight = inFlight;
         this.timeout = timeout;
     }
@@ -73,12 +58,7 @@ public final class WindowObjective implements Objective {
 
     @Override
     public String describe() {
-        return score.label() + " on real series";
-    }
-
-    @Override
-    public List<Guard> guards() {
-        return guards.stream().map(g -> new Guard(g.metric().label(), g.tolerance())).toList();
+        return label(score()) + " on real series";
     }
 
     @Override
@@ -87,24 +67,15 @@ public final class WindowObjective implements Objective {
     }
 
     @Override
-    public int batch() {
-        return batch;
+    protected List<HeldOutStreams.Outcome> outcomes(List<ProfileSpec> candidates, Split split, BooleanSupplier cancelled) throws Exception {
+        return streams.evaluate(candidates.stream().map(steering).toList(), split == Split.DEV ? dev : heldOut, inFlight, timeout, cancelled);
     }
 
     @Override
-    public List<Measurement> measure(List<ProfileSpec> candidates, Split split, BooleanSupplier cancelled) throws Exception {
-        var outcomes = streams.evaluate(candidates.stream().map(steering).toList(), split == Split.DEV ? dev : heldOut, inFlight, timeout, cancelled);
-        List<Measurement> out = new ArrayList<>(outcomes.size());
-        for (HeldOutStreams.Outcome o : outcomes) {
-            out.add(new Measurement(measure(score, o), guards.stream().map(g -> measure(g.metric(), o)).toList()));
-        }
-        return out;
-    }
-
-    private static Measure measure(Metric metric, HeldOutStreams.Outcome o) {
+    protected Measure measure(Metric metric, HeldOutStreams.Outcome o) {
         return switch (metric) {
-            case RELATIVE_MASE -> new Measure(metric.label(), true, o.overall().relativeMase(), null);
-            case RELATIVE_WQL -> new Measure(metric.label(), true, o.overall().relativeWql(), null);
+            case RELATIVE_MASE -> new Measure(label(metric), true, o.overall().relativeMase(), null);
+            case RELATIVE_WQL -> new Measure(label(metric), true, o.overall().relativeWql(), null);
         };
     }
 }
