@@ -93,6 +93,11 @@ public final class EtcdServer implements AutoCloseable {
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     }
 
+    /** Starts it again if a test left it stopped or killed. */
+    public synchronized void ensureRunning() throws Exception {
+        if (process == null || !process.isAlive()) start();
+    }
+
     /** A clean stop (SIGTERM), waiting until the process is gone. */
     public synchronized void stop() throws Exception {
         process.destroy();

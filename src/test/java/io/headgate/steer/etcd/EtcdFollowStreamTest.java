@@ -110,7 +110,7 @@ class EtcdFollowStreamTest {
             assertThat(next.steering()).as("the very next step runs under it").isEqualTo(new SteeringTag("live", 2));
 
             etcd.kill();
-            Eventually.until("B reports etcd down", Duration.ofSeconds(20), () -> !b.replica.up());
+            Eventually.until("B reports etcd down", Duration.ofSeconds(20), b.replica::down);
             for (int i = 2; i <= 4; i++) {
                 b.scheduler.acknowledge(stream, i);
                 TokenEvent t = sink.nextToken();

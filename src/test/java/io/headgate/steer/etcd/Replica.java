@@ -29,6 +29,11 @@ final class Replica implements AutoCloseable {
         return profiles.health().up() && experiments.health().up();
     }
 
+    /** Both stores have noticed etcd is gone (each has its own watch, and they notice one after the other). */
+    boolean down() {
+        return !profiles.health().up() && !experiments.health().up();
+    }
+
     @Override
     public void close() {
         profiles.close();
