@@ -20,9 +20,14 @@ public final class BundleCache {
         this.converter = converter;
     }
 
+    /** Whether {@code source} is a bundle already (it has a manifest) rather than a checkpoint to convert. */
+    public static boolean isBundle(Path source) {
+        return Files.isRegularFile(source.resolve(BundleManifest.FILE));
+    }
+
     /** A bundle directory for {@code source}: itself if it already is a bundle, else its cached conversion. */
     public Path bundleFor(Path source, CheckpointConverter.Options options) throws IOException {
-        if (Files.isRegularFile(source.resolve(BundleManifest.FILE))) return source;
+        if (isBundle(source)) return source;
         String hash = CheckpointConverter.hash(source, options);
         String name = source.toAbsolutePath().normalize().getFileName().toString();
         Path dir = root.resolve(name + "-" + options.tag() + "-" + hash.substring(0, 16));

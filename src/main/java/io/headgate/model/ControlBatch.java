@@ -1,7 +1,5 @@
 package io.headgate.model;
 
-import io.headgate.model.ControlRow;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -15,6 +13,8 @@ public final class ControlBatch {
     private final BundleManifest.Dimensions dims;
     private final int capacity;
     private final FloatBuffer gain, bias, mix;
+    /** Which rows hold the identity: a graph may run a batch of only those without its control ops. */
+    private final boolean[] identity;
 
     public ControlBatch(BundleManifest.Dimensions dims, int capacity) {
         this.dims = dims;
@@ -23,6 +23,7 @@ public final class ControlBatch {
         this.gain = direct(capacity * heads);
         this.bias = direct(capacity * heads * dims.headDim());
         this.mix = direct(capacity * heads);
+        this.identity = new boolean[capacity];
     }
 
     private static FloatBuffer direct(int floats) {
@@ -39,6 +40,13 @@ public final class ControlBatch {
         gain.put(row * controls.gain().length, controls.gain());
         bias.put(row * controls.bias().length, controls.bias());
         mix.put(row * controls.mix().length, controls.mix());
+        identity[row] = controls.isIdentity();
+    }
+
+    /** Whether rows [0, rows) all hold the identity. */
+    public boolean identity(int rows) {
+        for (int i = 0; i < rows; i++) if (!identity[i]) return false;
+        return true;
     }
 
     public FloatBuffer gain() {

@@ -26,6 +26,14 @@ public record ControlRow(float[] gain, float[] bias, float[] mix) {
         return new ControlRow(gain, new float[d.layers() * d.heads() * d.headDim()], new float[d.layers() * d.heads()]);
     }
 
+    /** Whether this row is the identity (gain 1, bias 0, mix 0 everywhere), whatever made it. */
+    public boolean isIdentity() {
+        for (float g : gain) if (g != 1f) return false;
+        for (float m : mix) if (m != 0f) return false;
+        for (float b : bias) if (b != 0f) return false;
+        return true;
+    }
+
     public boolean fits(Dimensions d) {
         return gain.length == d.layers() * d.heads() && bias.length == d.layers() * d.heads() * d.headDim();
     }

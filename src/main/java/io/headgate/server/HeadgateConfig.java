@@ -109,6 +109,9 @@ public interface HeadgateConfig {
          */
         Optional<Integer> prefillTokensPerStep();
 
+        /** Overrides {@code headgate.engine.plain-graph-for-identity} for this model. */
+        Optional<Boolean> plainGraphForIdentity();
+
         /**
          * Where the model runs: {@code cpu}, {@code cuda[:DEVICE]} (an error when CUDA cannot be used), or
          * {@code auto[:DEVICE]} (CUDA when it can, else the CPU, saying why in one log line). On CUDA the
@@ -179,6 +182,15 @@ public interface HeadgateConfig {
         /** ONNX Runtime intra-op threads per model; 0 lets it choose. */
         @WithDefault("1")
         int intraOpThreads();
+
+        /**
+         * A language model converted from a checkpoint also loads its plain graph (no control inputs)
+         * and runs every step whose rows are all under the identity through it: the same outputs bit
+         * for bit without the control ops, for a second copy of the weights in memory. On the CPU
+         * only (a GPU's cache is bound to one session).
+         */
+        @WithDefault("true")
+        boolean plainGraphForIdentity();
 
         /** Internal low-priority streams (canaries, evaluations) that may queue per model. */
         @WithDefault("2048")

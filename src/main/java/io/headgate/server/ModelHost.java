@@ -20,6 +20,7 @@ import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
@@ -107,8 +108,17 @@ public class ModelHost {
         Scheduler.Config scheduler = new Scheduler.Config(engine.maxWaiting(), prefillTokensPerStep, engine.maxBackground(),
                 engine.idleTimeout(), engine.maxPendingMessages(), engine.compactAfterPausedSteps());
         // a failed load keeps nothing: sessions, tokenizers and threads are released
-        return ModelKind.load(kind, new ModelKind.Source(name, bundle, manifest, mc, engine, scheduler, metrics, execution),
+        return ModelKind.load(kind, new ModelKind.Source(name, bundle, manifest, mc, engine, scheduler, metrics, execution,
+                        plainTwin(mc, manifest, cache, execution)),
                 new Resources("model " + name));
+    }
+
+    /** A language model's plain graph, for steps whose rows are all under the identity; null where none applies. */
+    private Path plainTwin(HeadgateConfig.ModelConfig mc, BundleManifest manifest, BundleCache cache, Execution execution) throws IOException {
+        Path source = Path.of(mc.path());
+        boolean on = mc.plainGraphForIdentity().orElse(config.engine().plainGraphForIdentity());
+        if (!on || execution.onGpu() || !manifest.kind().equals(BundleManifest.CAUSAL_LM) || BundleCache.isBundle(source)) return null;
+        return cache.bundleFor(source, new CheckpointConverter.Options(false, false, mc.maxLength()));
     }
 
     /** A new revision of a profile: streams following its name move to it. */

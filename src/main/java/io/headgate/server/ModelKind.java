@@ -35,9 +35,10 @@ public interface ModelKind {
 
     /**
      * What a load starts from: the model's name and configuration, its bundle, the engine's settings,
-     * and where its graph runs ({@code auto} already resolved).
+     * and where its graph runs ({@code auto} already resolved); {@code plainBundle} is a language
+     * model's graph without control inputs, for batches under the identity, or null.
      */
     record Source(String name, Path bundle, BundleManifest manifest, HeadgateConfig.ModelConfig config, HeadgateConfig.Engine engine,
-                  Scheduler.Config scheduler, EngineMetrics metrics, Execution execution) {
+                  Scheduler.Config scheduler, EngineMetrics metrics, Execution execution, Path plainBundle) {
     }
 }

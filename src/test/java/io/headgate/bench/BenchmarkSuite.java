@@ -211,6 +211,9 @@ public final class BenchmarkSuite {
         if (engine.current()) {
             p.add("headgate.bundle-cache=" + WORK.resolve("bundles"));
             for (Model m : List.of(parens, large)) {
+                p.add("headgate.models." + m.name() + CONTROLS + ".path=" + m.checkpoint());
+                p.add("headgate.models." + m.name() + CONTROLS + ".slots=96");
+                p.add("headgate.models." + m.name() + CONTROLS + ".plain-graph-for-identity=false");
                 p.add("headgate.models." + m.name() + "-whole.path=" + m.checkpoint());
                 p.add("headgate.models." + m.name() + "-whole.slots=96");
                 p.add("headgate.models." + m.name() + "-whole.prefill-tokens-per-step=" + WHOLE);
@@ -223,6 +226,9 @@ public final class BenchmarkSuite {
         }
         return p;
     }
+
+    /** The suffix of each language model's twin that runs every step on the steerable graph, identity or not. */
+    static final String CONTROLS = "-controls";
 
     /** {@code --chunk}: the prefill budget of this checkout's language models (not their {@code -whole} twins); null: the gateway's default. */
     static Integer chunk;
@@ -237,9 +243,12 @@ public final class BenchmarkSuite {
      */
     void lmGateway(GatewayProcess gw, Engine engine, Model m, BundleCache cache) throws Exception {
         log("%s through %s: gateway vs bare loop, steering, batching", m.name(), engine.label());
-        Path steerable = cache.bundleFor(m.checkpoint(), CheckpointConverter.Options.STEERABLE);
-        try (BareLoop bare = new BareLoop(steerable, 1); var decoder = bare.decoder(m.promptLength(), m.tokens(), false)) {
+        try (BareLoop bare = new BareLoop(bareGraph(engine, m, cache), 1); var decoder = bare.decoder(m.promptLength(), m.tokens(), false)) {
             perTokenAgainstBare(gw, engine, m, decoder);
+        }
+        if (engine.current()) {
+            identityGraph(gw, m);
+            engineAgainstBare(m, cache);
         }
         engineRatio(engine, "all heads steered ÷ identity, 1 stream (throughput)", m, "≥ 0.97", r -> r >= 0.97,
                 () -> 1 / perToken(gw, start(m, allHeads(m, 0)).build()),
@@ -261,10 +270,44 @@ public final class BenchmarkSuite {
     /** Only the per-token row of {@link #lmGateway} and its breakdown ({@code --only tokens}): a quick before/after check. */
     void tokensAgainstBare(GatewayProcess gw, Engine engine, Model m, BundleCache cache) throws Exception {
         log("%s through %s: gateway vs bare loop per token", m.name(), engine.label());
-        Path steerable = cache.bundleFor(m.checkpoint(), CheckpointConverter.Options.STEERABLE);
-        try (BareLoop bare = new BareLoop(steerable, 1); var decoder = bare.decoder(m.promptLength(), m.tokens(), false)) {
+        try (BareLoop bare = new BareLoop(bareGraph(engine, m, cache), 1); var decoder = bare.decoder(m.promptLength(), m.tokens(), false)) {
             perTokenAgainstBare(gw, engine, m, decoder);
         }
+        if (engine.current()) {
+            identityGraph(gw, m);
+            engineAgainstBare(m, cache);
+        }
+    }
+
+    /**
+     * The graph the gateway runs for one identity stream, which the bare loop runs to compare: this
+     * checkout's gateway runs all-identity steps on the plain graph; other commits' the steerable one.
+     */
+    static Path bareGraph(Engine engine, Model m, BundleCache cache) throws Exception {
+        return cache.bundleFor(m.checkpoint(), engine.current() ? new CheckpointConverter.Options(false, false, 0) : CheckpointConverter.Options.STEERABLE);
+    }
+
+    /**
+     * The engine in this JVM (no gRPC, no delivery threads) ÷ the bare loop per token: what the
+     * engine's own work adds; the gateway's row beside it adds delivery and the threads it keeps busy.
+     */
+    void engineAgainstBare(Model m, BundleCache cache) throws Exception {
+        Path plain = bareGraph(current, m, cache), steerable = cache.bundleFor(m.checkpoint(), CheckpointConverter.Options.STEERABLE);
+        try (InProcessEngine engine = new InProcessEngine(m.name(), steerable, plain, BareLoop.threads);
+             InProcessEngine controlsAlways = new InProcessEngine(m.name(), steerable, null, BareLoop.threads);
+             BareLoop bare = new BareLoop(plain, 1); var decoder = bare.decoder(m.promptLength(), m.tokens(), false)) {
+            ratio("engine in process (no gRPC, 1 stream) ÷ bare loop, time per token", m, "(the engine's own work)", null,
+                    () -> engine.perToken(prompt(m), m.tokens()), decoder::generation);
+            ratio("engine in process, identity stream: plain graph for identity steps ÷ control ops always (throughput)", m,
+                    "(about 1 ÷ the graph's identity ÷ plain)", null, () -> 1 / engine.perToken(prompt(m), m.tokens()), () -> 1 / controlsAlways.perToken(prompt(m), m.tokens()));
+        }
+    }
+
+    /** An identity stream through the gateway: all-identity steps on the plain graph ÷ on the steerable graph (the {@code -controls} twin). */
+    void identityGraph(GatewayProcess gw, Model m) throws Exception {
+        String controls = m.name() + CONTROLS;
+        ratio("gateway, identity stream: plain graph for identity steps ÷ control ops always (throughput, 1 stream)", m, "(control ops skipped)",
+                null, () -> 1 / perToken(gw, start(m, identity()).build()), () -> 1 / perToken(gw, start(m, identity()).setModel(controls).build()));
     }
 
     /** Another commit's gateway beside this one, per token only: its own row and breakdown, and the two interleaved directly. */
@@ -675,9 +718,14 @@ public final class BenchmarkSuite {
     }
 
     static Start.Builder start(Model m, Steering steering) {
+        return start(m.name(), prompt(m), m.tokens()).toBuilder().setSteering(steering);
+    }
+
+    /** The prompt every single-stream row uses. */
+    static long[] prompt(Model m) {
         long[] ids = new long[m.promptLength()];
         for (int i = 0; i < ids.length; i++) ids[i] = 3 + (i * 5) % 17;
-        return start(m.name(), ids, m.tokens()).toBuilder().setSteering(steering);
+        return ids;
     }
 
     static Start start(String model, long[] prompt, int tokens) {

@@ -36,7 +36,7 @@ class FailedLoadTest {
                     default -> 0;
                 });
         return new ModelKind.Source("parens-lm", bundle, BundleManifest.read(bundle), config, engine, new Scheduler.Config(4),
-                EngineMetrics.detached(), Execution.CPU);
+                EngineMetrics.detached(), Execution.CPU, null);
     }
 
     static Path copy(Path from, Path to) throws Exception {

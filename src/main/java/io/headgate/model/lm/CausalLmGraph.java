@@ -48,6 +48,11 @@ import static io.headgate.model.lm.CausalLmContract.presentValue;
  * same {@link #forward} either way. One forward pass at a time: the scheduler owning the graph is
  * its only caller. An analysis graph also pins its last-position outputs, read through
  * {@link #lastPosition()}.
+ *
+ * <p>On the host path a graph may also hold the same checkpoint's plain graph (no control inputs)
+ * and run a batch whose control rows are all the identity through it: the identity reproduces the
+ * plain graph bit for bit, and skipping the control ops makes such a step cheaper (most on small
+ * models, where they weigh against a short step). It costs a second copy of the weights.
  */
 public final class CausalLmGraph implements AutoCloseable {
 
@@ -87,6 +92,9 @@ public final class CausalLmGraph implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final BundleManifest manifest;
     private final OrtSession session;
+    /** The plain graph for all-identity batches, or null. */
+    private final OrtSession plain;
+    private long identityRuns;
     private final Execution execution;
     /** Null on the host path. */
     private final BoundSession bound;
@@ -102,9 +110,10 @@ public final class CausalLmGraph implements AutoCloseable {
     private final OrtSession.RunOptions runOptions;
     private boolean closed;
 
-    private CausalLmGraph(BundleManifest manifest, OrtSession session, Execution execution, BoundSession bound) throws OrtException {
+    private CausalLmGraph(BundleManifest manifest, OrtSession session, OrtSession plain, Execution execution, BoundSession bound) throws OrtException {
         this.manifest = manifest;
         this.session = session;
+        this.plain = plain;
         this.execution = execution;
         this.bound = bound;
         this.vocab = manifest.dimensions().vocabSize();
@@ -112,6 +121,14 @@ public final class CausalLmGraph implements AutoCloseable {
     }
 
     public static CausalLmGraph load(Path bundle, SessionConfig config) throws IOException, OrtException {
+        return load(bundle, null, config);
+    }
+
+    /**
+     * @param plainBundle the same checkpoint's plain graph, run for batches of identity rows; null
+     *                    for none. Used on the host path only (a bound cache belongs to one session).
+     */
+    public static CausalLmGraph load(Path bundle, Path plainBundle, SessionConfig config) throws IOException, OrtException {
         BundleManifest manifest = BundleManifest.read(bundle);
         if (!manifest.cache().inPlace()) {
             throw new IllegalArgumentException("bundle " + bundle + " has a concat cache; the runtime needs the in-place one");
@@ -119,11 +136,29 @@ public final class CausalLmGraph implements AutoCloseable {
         manifest.cache().float16(); // an unknown cache dtype fails here, naming the field
         Execution execution = SessionFactory.resolve("execution", config.execution());
         OrtSession session = SessionFactory.create(bundle.resolve(manifest.graph()), execution, config.intraOpThreads());
+        OrtSession plain = null;
         try {
-            return new CausalLmGraph(manifest, session, execution, bind(session, execution, config.cache(), manifest.name()));
-        } catch (OrtException | RuntimeException e) {
+            BoundSession bound = bind(session, execution, config.cache(), manifest.name());
+            if (plainBundle != null && bound == null) {
+                BundleManifest plainManifest = BundleManifest.read(plainBundle);
+                checkPlainTwin(manifest, plainManifest, plainBundle);
+                plain = SessionFactory.create(plainBundle.resolve(plainManifest.graph()), execution, config.intraOpThreads());
+            }
+            return new CausalLmGraph(manifest, session, plain, execution, bound);
+        } catch (OrtException | IOException | RuntimeException e) {
+            if (plain != null) plain.close();
             session.close();
             throw e;
+        }
+    }
+
+    /** The plain graph must take the same cache and give the same logits, only without the control inputs. */
+    private static void checkPlainTwin(BundleManifest steerable, BundleManifest plain, Path where) {
+        if (!steerable.steerable() || steerable.analysis() || plain.steerable()
+                || !plain.dimensions().equals(steerable.dimensions()) || plain.maxLength() != steerable.maxLength()
+                || !plain.cache().equals(steerable.cache()) || !plain.logits().equals(steerable.logits())) {
+            throw new IllegalArgumentException("bundle " + where + " is not the plain twin of steerable model " + steerable.name()
+                    + " (same dimensions, cache and logits, no control inputs)");
         }
     }
 
@@ -156,6 +191,16 @@ public final class CausalLmGraph implements AutoCloseable {
     /** {@code device} when the KV cache is allocated by the session and bound through IOBinding, {@code host} when it is Java memory passed to every run. */
     public String cacheLocation() {
         return bound != null ? "device" : "host";
+    }
+
+    /** Whether all-identity batches run the plain graph. */
+    public boolean plainForIdentity() {
+        return plain != null;
+    }
+
+    /** Forward passes that ran the plain graph because every row was the identity. */
+    public long identityRuns() {
+        return identityRuns;
     }
 
     /** The IOBinding layer, or null on the host path. */
@@ -205,6 +250,8 @@ public final class CausalLmGraph implements AutoCloseable {
         }
         CacheStorage storage = bound != null ? cache.storage(bound, bound::allocate) : cache.storage(HOST, HostCacheStorage::new);
         storage.geometry().checkSlots(firstSlot, rows);
+        // the identity reproduces the plain graph bit for bit: an all-identity batch skips the control ops
+        boolean plainRun = plain != null && controls != null && controls.identity(rows);
         Map<String, OnnxTensor> inputs = new HashMap<>();
         Map<String, OnnxTensor> pinned = new HashMap<>();
         // a prompt's [1, S] ids and [1, S, V] logits change shape with every prompt: not worth keeping
@@ -215,7 +262,7 @@ public final class CausalLmGraph implements AutoCloseable {
             inputs.put(INPUT_IDS, promptIds != null ? promptIds : views.view(ids, 0, new long[]{rows, 1}));
             inputs.put(SEQLENS_K, views.view(seqlens, 0, new long[]{rows}));
             inputs.put(TOTAL_SEQUENCE_LENGTH, views.view(total1, 0, new long[]{}));
-            if (controls != null) {
+            if (controls != null && !plainRun) {
                 inputs.put(HEAD_GAIN, views.view(controls.gain(), 0, new long[]{rows, d.layers(), d.heads()}));
                 inputs.put(HEAD_BIAS, views.view(controls.bias(), 0, new long[]{rows, d.layers(), d.heads(), d.headDim()}));
                 inputs.put(ATTN_IDENTITY_MIX, views.view(controls.mix(), 0, new long[]{rows, d.layers(), d.heads()}));
@@ -238,7 +285,8 @@ public final class CausalLmGraph implements AutoCloseable {
                     pinned.put(presentKey(l), k);
                     pinned.put(presentValue(l), v);
                 }
-                session.run(inputs, Set.of(), pinned, runOptions).close();
+                (plainRun ? plain : session).run(inputs, Set.of(), pinned, runOptions).close();
+                if (plainRun) identityRuns++;
             }
             if (manifest.analysis()) analysedRows = rows;
             return logits.slice(0, logitCount).asReadOnlyBuffer();
@@ -309,6 +357,7 @@ public final class CausalLmGraph implements AutoCloseable {
             if (bound != null) bound.close(); // frees the caches it allocated, before the session they came from
             runOptions.close();
             session.close();
+            if (plain != null) plain.close();
         }
         closed = true;
     }

@@ -22,7 +22,7 @@ public class CausalLmKind implements ModelKind {
 
     @Override
     public LoadedModel load(Source source, Resources resources) throws Exception {
-        CausalLmGraph graph = resources.hold(CausalLmGraph.load(source.bundle(),
+        CausalLmGraph graph = resources.hold(CausalLmGraph.load(source.bundle(), source.plainBundle(),
                 new CausalLmGraph.SessionConfig(source.engine().intraOpThreads(), source.execution())));
         BundleManifest manifest = graph.manifest();
         Tokenizer tokenizer = manifest.tokenizer() == null ? null
