@@ -9,11 +9,14 @@ import io.headgate.server.LoadedModel;
 import io.headgate.server.ModelKind;
 import io.headgate.server.Resources;
 import jakarta.enterprise.context.ApplicationScoped;
+import org.jboss.logging.Logger;
 
 
 /** Loads {@code causal-lm} bundles: the graph with its KV cache, the tokenizer, the token-streaming workload. */
 @ApplicationScoped
 public class CausalLmKind implements ModelKind {
+
+    private static final Logger LOG = Logger.getLogger(CausalLmKind.class);
 
     @Override
     public String name() {
@@ -25,6 +28,10 @@ public class CausalLmKind implements ModelKind {
         CausalLmGraph graph = resources.hold(CausalLmGraph.load(source.bundle(), source.plainBundle(),
                 new CausalLmGraph.SessionConfig(source.engine().intraOpThreads(), source.execution())));
         BundleManifest manifest = graph.manifest();
+        if (graph.plainForIdentity()) {
+            LOG.infof("model %s: steps whose rows are all under the identity run its plain graph (no control ops; a second copy of the weights)",
+                    source.name());
+        }
         Tokenizer tokenizer = manifest.tokenizer() == null ? null
                 : resources.hold(Tokenizer.load(source.bundle().resolve(manifest.tokenizer())));
         LmMeters meters = new LmMeters(source.metrics().registry(), source.name());
