@@ -483,6 +483,7 @@ public final class BenchmarkSuite {
         }
         arrivalRow(m, n, "chunked (" + (chunk != null ? chunk : defaultPrefillBudget()) + " tokens per step)", a);
         arrivalRow(m, n, "whole (" + WHOLE + ")", b);
+        decodeOnlyRow(gw, m, n, tokens, reps);
         if (n == 16) {
             report.note(String.format("Staggered arrivals on %s: %d streams per run (the first %d, the ramp, not measured), %d runs per row, "
                             + "%d tokens each, prompts of %s; arrival rate %.1f streams/s, from a closed loop of %d streams in flight taking %.0f ms each.",
@@ -491,6 +492,41 @@ public final class BenchmarkSuite {
             report.note(String.format("... and at %d in flight: %d streams per run, arrival rate %.1f streams/s (closed loop: %.0f ms per stream).",
                     n, count, perSecond, 1e3 * seconds));
         }
+    }
+
+    /**
+     * The floor under the arrival rows' gaps: {@code n} streams started together, their gaps counted
+     * only while all of them decode (no prompt read, no stream admitted or ended in the window), so
+     * what spreads them is the host, the step and delivery, not prefill.
+     */
+    void decodeOnlyRow(GatewayProcess gw, Model m, int n, int tokens, int reps) throws Exception {
+        List<Double> gaps = new ArrayList<>(), rates = new ArrayList<>();
+        for (int r = 0; r < reps; r++) {
+            List<Start> starts = new ArrayList<>();
+            for (int i = 0; i < n; i++) starts.add(start(m.name(), prompt(m), tokens));
+            List<GatewayProcess.Run> runs = gw.runAll(starts, null);
+            long from = 0, to = Long.MAX_VALUE, inWindow = 0;
+            for (GatewayProcess.Run run : runs) {
+                from = Math.max(from, run.arrivals.getFirst());
+                to = Math.min(to, run.arrivals.getLast());
+            }
+            for (GatewayProcess.Run run : runs) {
+                for (int i = 1; i < run.arrivals.size(); i++) {
+                    long a = run.arrivals.get(i - 1), b = run.arrivals.get(i);
+                    if (a >= from && b <= to) {
+                        gaps.add((b - a) / 1e6);
+                        inWindow++;
+                    }
+                }
+            }
+            if (to > from) rates.add(inWindow / ((to - from) / 1e9));
+        }
+        if (gaps.isEmpty()) throw new IllegalStateException(m.name() + ": the " + n + " streams never all decoded at once");
+        List<Double> g = Stats.sorted(gaps);
+        double p50 = Stats.percentile(g, 50), p99 = Stats.percentile(g, 99);
+        report.arrivals(m.name(), Integer.toString(n), "none arriving: " + n + " started together, gaps while all decode", Stats.number(median(rates)),
+                Integer.toString(n), String.format("%.2f ms", p50), String.format("%.2f ms", p99), String.format("%.2f", p99 / p50), "–", "–",
+                p99 <= 3 * p50 ? "yes" : "no");
     }
 
     /** The gateway's default prefill budget (the chunked models keep it), from its configuration's declaration. */
