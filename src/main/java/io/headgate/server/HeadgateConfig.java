@@ -87,6 +87,9 @@ public interface HeadgateConfig {
 
     Discovery discovery();
 
+    /** When identity steps run a language model's plain graph (see {@code headgate.engine.plain-graph-for-identity}). */
+    enum PlainGraph { AUTO, ON, OFF }
+
     interface ModelConfig {
         /** A checkpoint directory (converted on load, cached) or a bundle directory. */
         String path();
@@ -110,7 +113,7 @@ public interface HeadgateConfig {
         Optional<Integer> prefillTokensPerStep();
 
         /** Overrides {@code headgate.engine.plain-graph-for-identity} for this model. */
-        Optional<Boolean> plainGraphForIdentity();
+        Optional<PlainGraph> plainGraphForIdentity();
 
         /**
          * Where the model runs: {@code cpu}, {@code cuda[:DEVICE]} (an error when CUDA cannot be used), or
@@ -184,13 +187,16 @@ public interface HeadgateConfig {
         int intraOpThreads();
 
         /**
-         * A language model converted from a checkpoint also loads its plain graph (no control inputs)
-         * and runs every step whose rows are all under the identity through it: the same outputs bit
-         * for bit without the control ops, for a second copy of the weights in memory. On the CPU
-         * only (a GPU's cache is bound to one session).
+         * Whether a language model converted from a checkpoint also loads its plain graph (no control
+         * inputs) and runs every step whose rows are all under the identity through it: the same
+         * outputs bit for bit without the control ops, for a second copy of the weights in memory.
+         * {@code auto} does so for weights up to 512 MiB (the ops
+         * weigh on small models' short steps; a large model would pay much memory for nothing
+         * measurable), {@code on} and {@code off} always and never. On the CPU only (a GPU's cache is
+         * bound to one session).
          */
-        @WithDefault("true")
-        boolean plainGraphForIdentity();
+        @WithDefault("auto")
+        PlainGraph plainGraphForIdentity();
 
         /** Internal low-priority streams (canaries, evaluations) that may queue per model. */
         @WithDefault("2048")

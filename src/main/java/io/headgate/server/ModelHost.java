@@ -21,6 +21,7 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
@@ -109,16 +110,43 @@ public class ModelHost {
                 engine.idleTimeout(), engine.maxPendingMessages(), engine.compactAfterPausedSteps());
         // a failed load keeps nothing: sessions, tokenizers and threads are released
         return ModelKind.load(kind, new ModelKind.Source(name, bundle, manifest, mc, engine, scheduler, metrics, execution,
-                        plainTwin(mc, manifest, cache, execution)),
+                        plainTwin(name, mc, bundle, manifest, cache, execution)),
                 new Resources("model " + name));
     }
 
+    /** {@code plain-graph-for-identity=auto} loads the plain graph for weights up to this size. */
+    static final long PLAIN_TWIN_AUTO_MAX_MIB = 512;
+
     /** A language model's plain graph, for steps whose rows are all under the identity; null where none applies. */
-    private Path plainTwin(HeadgateConfig.ModelConfig mc, BundleManifest manifest, BundleCache cache, Execution execution) throws IOException {
+    private Path plainTwin(String name, HeadgateConfig.ModelConfig mc, Path bundle, BundleManifest manifest, BundleCache cache,
+                           Execution execution) throws IOException {
         Path source = Path.of(mc.path());
-        boolean on = mc.plainGraphForIdentity().orElse(config.engine().plainGraphForIdentity());
-        if (!on || execution.onGpu() || !manifest.kind().equals(BundleManifest.CAUSAL_LM) || BundleCache.isBundle(source)) return null;
+        if (execution.onGpu() || !manifest.kind().equals(BundleManifest.CAUSAL_LM) || BundleCache.isBundle(source)) return null;
+        HeadgateConfig.PlainGraph mode = mc.plainGraphForIdentity().orElse(config.engine().plainGraphForIdentity());
+        long weights = weightBytes(bundle, manifest);
+        if (!loadsPlainTwin(mode, weights)) {
+            if (mode == HeadgateConfig.PlainGraph.AUTO) {
+                LOG.infof("model %s: %d MiB of weights, so steps under the identity run the steerable graph "
+                        + "(headgate.models.%s.plain-graph-for-identity=on would load a second copy without the control ops)", name, weights >> 20, name);
+            }
+            return null;
+        }
         return cache.bundleFor(source, new CheckpointConverter.Options(false, false, mc.maxLength()));
+    }
+
+    static boolean loadsPlainTwin(HeadgateConfig.PlainGraph mode, long weightBytes) {
+        return switch (mode) {
+            case ON -> true;
+            case OFF -> false;
+            case AUTO -> weightBytes <= PLAIN_TWIN_AUTO_MAX_MIB << 20;
+        };
+    }
+
+    /** The graph file and its external data, if any: what a second session holds again. */
+    private static long weightBytes(Path bundle, BundleManifest manifest) throws IOException {
+        Path graph = bundle.resolve(manifest.graph());
+        Path data = graph.resolveSibling(graph.getFileName() + ".data");
+        return Files.size(graph) + (Files.isRegularFile(data) ? Files.size(data) : 0);
     }
 
     /** A new revision of a profile: streams following its name move to it. */

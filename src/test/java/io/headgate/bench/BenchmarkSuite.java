@@ -213,7 +213,7 @@ public final class BenchmarkSuite {
             for (Model m : List.of(parens, large)) {
                 p.add("headgate.models." + m.name() + CONTROLS + ".path=" + m.checkpoint());
                 p.add("headgate.models." + m.name() + CONTROLS + ".slots=96");
-                p.add("headgate.models." + m.name() + CONTROLS + ".plain-graph-for-identity=false");
+                p.add("headgate.models." + m.name() + CONTROLS + ".plain-graph-for-identity=off");
                 p.add("headgate.models." + m.name() + "-whole.path=" + m.checkpoint());
                 p.add("headgate.models." + m.name() + "-whole.slots=96");
                 p.add("headgate.models." + m.name() + "-whole.prefill-tokens-per-step=" + WHOLE);
