@@ -190,10 +190,9 @@ public interface HeadgateConfig {
          * Whether a language model converted from a checkpoint also loads its plain graph (no control
          * inputs) and runs every step whose rows are all under the identity through it: the same
          * outputs bit for bit without the control ops, for a second copy of the weights in memory.
-         * {@code auto} does so for weights up to 512 MiB (the ops
-         * weigh on small models' short steps; a large model would pay much memory for nothing
-         * measurable), {@code on} and {@code off} always and never. On the CPU only (a GPU's cache is
-         * bound to one session).
+         * {@code auto} does so for weights up to 512 MiB (the ops weigh on small models' short steps;
+         * a large model would pay much memory for nothing measurable), {@code on} and {@code off}
+         * always and never. On the CPU only (a GPU's cache is bound to one session).
          */
         @WithDefault("auto")
         PlainGraph plainGraphForIdentity();
