@@ -189,6 +189,11 @@ public final class BenchmarkSuite {
                 ratio("all heads steered ÷ identity controls (throughput, B=" + rows + ")", m, "≥ 0.97", r -> r >= 0.97,
                         () -> 1 / steered.generation(), () -> 1 / identity.generation());
             }
+            try (ServedGraph served = new ServedGraph(steerable, plain, rows, m.promptLength(), m.tokens());
+                 BareLoop bare = new BareLoop(plain, rows); var noControls = bare.decoder(m.promptLength(), m.tokens(), false)) {
+                ratio("identity controls as served (the plain twin for identity passes) ÷ plain graph (throughput, B=" + rows + ")", m,
+                        "≥ 0.97", r -> r >= 0.97, () -> 1 / served.generation(), () -> 1 / noControls.generation());
+            }
         }
     }
 
