@@ -247,14 +247,8 @@ public final class BenchmarkSuite {
      * measured under load too with {@code --loaded}); every engine's go into the side-by-side table.
      */
     void lmGateway(GatewayProcess gw, Engine engine, Model m, BundleCache cache) throws Exception {
-        log("%s through %s: gateway vs bare loop, steering, batching", m.name(), engine.label());
-        try (BareLoop bare = new BareLoop(bareGraph(engine, m, cache), 1); var decoder = bare.decoder(m.promptLength(), m.tokens(), false)) {
-            perTokenAgainstBare(gw, engine, m, decoder);
-        }
-        if (engine.current()) {
-            identityGraph(gw, m);
-            engineAgainstBare(m, cache);
-        }
+        tokensAgainstBare(gw, engine, m, cache);
+        log("%s through %s: steering, batching", m.name(), engine.label());
         engineRatio(engine, "all heads steered ÷ identity, 1 stream (throughput)", m, "≥ 0.97", r -> r >= 0.97,
                 () -> 1 / perToken(gw, start(m, allHeads(m, 0)).build()),
                 () -> 1 / perToken(gw, start(m, identity()).build()));
