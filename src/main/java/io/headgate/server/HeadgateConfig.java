@@ -112,6 +112,9 @@ public interface HeadgateConfig {
          */
         Optional<Integer> prefillTokensPerStep();
 
+        /** Overrides {@code headgate.engine.prefill-share} for this model. */
+        Optional<Double> prefillShare();
+
         /** Overrides {@code headgate.engine.plain-graph-for-identity} for this model. */
         Optional<PlainGraph> plainGraphForIdentity();
 
@@ -168,6 +171,16 @@ public interface HeadgateConfig {
          */
         @WithDefault("256")
         int prefillTokensPerStep();
+
+        /**
+         * While streams decode, the prompt tokens a language model reads in a step take about this multiple
+         * of the step's decode pass at most (estimated from recent passes; never under 32 tokens, never over
+         * {@code prefill-tokens-per-step}), so a prompt delays the running streams' next token in proportion
+         * to their own step, whatever the batch size. 0: the token budget alone. Chosen by the arrivals
+         * benchmark (BENCHMARKS.md).
+         */
+        @WithDefault("1.5")
+        double prefillShare();
 
         @WithDefault("4096")
         int maxTokensLimit();

@@ -79,7 +79,7 @@ public final class BenchmarkSuite {
         Set<String> only = new HashSet<>();
         List<Engine> others = new ArrayList<>();
         String usage = "usage: bench/run [--pairs N | --quick] [--loaded] [--only " + String.join("|", SECTIONS)
-                + "]... [--publish] [--threads N] [--chunk TOKENS] [--engine LABEL=QUARKUS_APP_DIR]...";
+                + "]... [--publish] [--threads N] [--chunk TOKENS] [--share MULTIPLE] [--engine LABEL=QUARKUS_APP_DIR]...";
         boolean publish = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -97,6 +97,7 @@ public final class BenchmarkSuite {
                 }
                 case "--threads" -> BareLoop.threads = Integer.parseInt(args[++i]);
                 case "--chunk" -> chunk = Integer.parseInt(args[++i]);
+                case "--share" -> share = Double.parseDouble(args[++i]);
                 case "--engine" -> {
                     String[] e = args[++i].split("=", 2);
                     if (e.length != 2 || !Files.isRegularFile(Path.of(e[1], "quarkus-run.jar"))) {
@@ -222,8 +223,16 @@ public final class BenchmarkSuite {
                 p.add("headgate.models." + m.name() + "-whole.path=" + m.checkpoint());
                 p.add("headgate.models." + m.name() + "-whole.slots=96");
                 p.add("headgate.models." + m.name() + "-whole.prefill-tokens-per-step=" + WHOLE);
+                p.add("headgate.models." + m.name() + "-whole.prefill-share=0");
+                p.add("headgate.models." + m.name() + TOKENS + ".path=" + m.checkpoint());
+                p.add("headgate.models." + m.name() + TOKENS + ".slots=96");
+                p.add("headgate.models." + m.name() + TOKENS + ".prefill-share=0");
+                if (chunk != null) {
+                    p.add("headgate.models." + m.name() + ".prefill-tokens-per-step=" + chunk);
+                    p.add("headgate.models." + m.name() + TOKENS + ".prefill-tokens-per-step=" + chunk);
+                }
+                if (share != null) p.add("headgate.models." + m.name() + ".prefill-share=" + share);
             }
-            if (chunk != null) for (Model m : List.of(parens, large)) p.add("headgate.models." + m.name() + ".prefill-tokens-per-step=" + chunk);
             p.add("headgate.models.series-tsfm.slots=64");
         } else {
             // another commit's converter may write other graphs: a cache of its own
@@ -237,6 +246,12 @@ public final class BenchmarkSuite {
 
     /** {@code --chunk}: the prefill budget of this checkout's language models (not their {@code -whole} twins); null: the gateway's default. */
     static Integer chunk;
+
+    /** {@code --share}: the prefill share of this checkout's language models (their {@link #TOKENS} twins have none); null: the gateway's default. */
+    static Double share;
+
+    /** The suffix of each language model's twin that reads prompts within the token budget alone (no prefill share). */
+    static final String TOKENS = "-tokens";
 
     /** The prefill budget of the {@code -whole} models: larger than any prompt, so each is read in one pass. */
     static final int WHOLE = 4096;
@@ -455,8 +470,9 @@ public final class BenchmarkSuite {
     /**
      * Streams arriving as a Poisson process at the rate that keeps {@code n} in flight (Little's law,
      * from a closed-loop calibration on the chunked model), prompts of mixed lengths; the same
-     * arrivals are sent to the model reading prompts in chunks and to its {@code -whole} twin,
-     * alternately, and every stream after the ramp is measured.
+     * arrivals are sent to the model reading prompts in chunks paced by the decode pass, to its
+     * {@link #TOKENS} twin (chunks by the token budget alone) and to its {@code -whole} twin, in
+     * rotating order, and every stream after the ramp is measured.
      */
     void arrivals(GatewayProcess gw, Model m, int n) throws Exception {
         Arrivals.PromptMix mix = m.large() ? new Arrivals.PromptMix(new int[]{16, 128, 384}, new double[]{0.75, 0.2, 0.05})
@@ -468,20 +484,20 @@ public final class BenchmarkSuite {
                 () -> start(m.name(), Arrivals.prompt(random, mix.draw(random), m.vocab()), tokens));
         double perSecond = n / seconds;
         int count = quick ? 3 * n : 5 * n, reps = quick ? 2 : 4;
-        String chunked = m.name(), whole = m.name() + "-whole";
-        List<Arrivals.Outcome> a = new ArrayList<>(), b = new ArrayList<>();
+        List<String> variants = List.of(m.name(), m.name() + TOKENS, m.name() + "-whole");
+        List<List<Arrivals.Outcome>> outcomes = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         for (int r = 0; r < reps; r++) {
-            Arrivals.Schedule s = Arrivals.poisson(1000L * n + r, perSecond, count, chunked, mix, tokens, m.vocab());
-            if (r % 2 == 0) {
-                a.add(Arrivals.Outcome.of(gw.runAt(s.offsets(), s.starts()), n));
-                b.add(Arrivals.Outcome.of(gw.runAt(s.offsets(), s.onModel(whole).starts()), n));
-            } else {
-                b.add(Arrivals.Outcome.of(gw.runAt(s.offsets(), s.onModel(whole).starts()), n));
-                a.add(Arrivals.Outcome.of(gw.runAt(s.offsets(), s.starts()), n));
+            Arrivals.Schedule s = Arrivals.poisson(1000L * n + r, perSecond, count, m.name(), mix, tokens, m.vocab());
+            for (int k = 0; k < variants.size(); k++) {
+                int v = (r + k) % variants.size(); // each variant first in turn
+                outcomes.get(v).add(Arrivals.Outcome.of(gw.runAt(s.offsets(), s.onModel(variants.get(v)).starts()), n));
             }
         }
-        arrivalRow(m, n, "chunked (" + (chunk != null ? chunk : defaultPrefillBudget()) + " tokens per step)", a);
-        arrivalRow(m, n, "whole (" + WHOLE + ")", b);
+        String budget = chunk != null ? chunk.toString() : engineDefault("prefillTokensPerStep");
+        arrivalRow(m, n, "chunked (" + budget + " tokens per step, ≤ " + (share != null ? share : engineDefault("prefillShare"))
+                + " × the decode pass)", outcomes.get(0));
+        arrivalRow(m, n, "chunked (" + budget + " tokens per step)", outcomes.get(1));
+        arrivalRow(m, n, "whole (" + WHOLE + ")", outcomes.get(2));
         decodeOnlyRow(gw, m, n, tokens, reps);
         if (n == 16) {
             report.note(String.format("Staggered arrivals on %s: %d streams per run (the first %d, the ramp, not measured), %d runs per row, "
@@ -528,9 +544,9 @@ public final class BenchmarkSuite {
                 p99 <= 3 * p50 ? "yes" : "no");
     }
 
-    /** The gateway's default prefill budget (the chunked models keep it), from its configuration's declaration. */
-    static String defaultPrefillBudget() throws Exception {
-        return io.headgate.server.HeadgateConfig.Engine.class.getMethod("prefillTokensPerStep")
+    /** A default of the gateway's engine configuration (the chunked models keep it), from its declaration. */
+    static String engineDefault(String setting) throws Exception {
+        return io.headgate.server.HeadgateConfig.Engine.class.getMethod(setting)
                 .getAnnotation(io.smallrye.config.WithDefault.class).value();
     }
 

@@ -26,7 +26,8 @@ import java.util.stream.Collectors;
  * row has cached positions) — then feeds every stream in the step's span its last
  * token in one batch, each row under its own control row, and samples and emits one token per
  * running stream. So a long prompt costs running streams at most one chunk's time per token, not
- * the whole prefill. A paused or prefilling stream inside the span is computed too (the cache rows
+ * the whole prefill; while streams decode, a {@link PrefillPacer} keeps that chunk's time within a
+ * multiple of the decode pass's. A paused or prefilling stream inside the span is computed too (the cache rows
  * of a batch are contiguous) and not advanced: its row writes the keys and values its real step
  * will write again.
  *
@@ -49,7 +50,7 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
     private final KvCache cache;
     private final ControlBatch single;
     private final ControlBatch prefillControls;
-    private final int prefillTokensPerStep;
+    private final PrefillPacer pacer;
     private final Function<long[], String> decode;
     private final Set<Long> eos;
     private final int vocab;
@@ -66,17 +67,27 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
     private final long[] input;
     private final int[] past;
 
+    /** Prompt tokens a step may read at least while streams decode, however short their pass: a prompt is not read a few tokens at a time. */
+    static final int PACED_FLOOR = 32;
+
     /**
      * @param slots                streams decoded together
      * @param shadowSlots          streams that may keep an un-steered shadow row at once
-     * @param prefillTokensPerStep prompt tokens prefilled per step, over all streams reading their prompt
+     * @param prefillTokensPerStep prompt tokens prefilled per step at most, over all streams reading their prompt
+     * @param prefillShare         while streams decode, a step's prefill takes about this multiple of the
+     *                             decode pass's time at most (within the token budget); 0: the token budget alone
      */
-    public record Config(int slots, int shadowSlots, int prefillTokensPerStep) {
+    public record Config(int slots, int shadowSlots, int prefillTokensPerStep, double prefillShare) {
         public Config {
-            if (slots <= 0 || shadowSlots < 0 || prefillTokensPerStep <= 0) {
-                throw new IllegalArgumentException("need slots > 0, shadowSlots >= 0 and prefillTokensPerStep > 0; got "
-                        + slots + ", " + shadowSlots + ", " + prefillTokensPerStep);
+            if (slots <= 0 || shadowSlots < 0 || prefillTokensPerStep <= 0 || !(prefillShare >= 0) || Double.isInfinite(prefillShare)) {
+                throw new IllegalArgumentException("need slots > 0, shadowSlots >= 0, prefillTokensPerStep > 0 and a finite prefillShare >= 0; got "
+                        + slots + ", " + shadowSlots + ", " + prefillTokensPerStep + ", " + prefillShare);
             }
+        }
+
+        /** Prompts read within the token budget alone. */
+        public Config(int slots, int shadowSlots, int prefillTokensPerStep) {
+            this(slots, shadowSlots, prefillTokensPerStep, 0);
         }
     }
 
@@ -92,7 +103,7 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
         int slots = config.slots(), shadowSlots = config.shadowSlots();
         this.graph = graph;
         this.slots = slots;
-        this.prefillTokensPerStep = config.prefillTokensPerStep();
+        this.pacer = new PrefillPacer(config.prefillTokensPerStep(), config.prefillShare(), PACED_FLOOR);
         this.cache = new KvCache(m, shadowSlots + slots);
         this.single = new ControlBatch(m.dimensions(), 1);
         this.prefillControls = new ControlBatch(m.dimensions(), slots);
@@ -176,12 +187,17 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
      */
     @Override
     public void forward(Batch<LmState, TokenEvent, Completion> batch) throws Exception {
-        long t0 = System.nanoTime();
-        if (prefill(batch.streams())) batch.timed("prefill", System.nanoTime() - t0);
         boolean decoding = false, withShadows = false;
         for (var s : batch.streams()) {
             decoding |= s.state().decoding;
             withShadows |= s.state().decoding && s.state().shadowSlot >= 0;
+        }
+        long t0 = System.nanoTime();
+        int read = prefill(batch.streams(), pacer.budget(decoding));
+        if (read > 0) {
+            long nanos = System.nanoTime() - t0;
+            pacer.prefilled(read, nanos);
+            batch.timed("prefill", nanos);
         }
         if (!decoding) return;
         long t1 = System.nanoTime();
@@ -197,7 +213,9 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
             // a shadow's baseline moves only with its stream's decoding steps
             if (owner.state().decoding && batch.streams().contains(owner)) logits.get(i * vocab, baseline[first + i]);
         }
-        batch.timed("decode", System.nanoTime() - t1);
+        long nanos = System.nanoTime() - t1;
+        pacer.decoded(nanos);
+        batch.timed("decode", nanos);
     }
 
     /**
@@ -205,13 +223,12 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
      * token budget: first chunks of neighbouring slots share a forward pass, cut to the same length.
      * A stream whose prompt is now cached keeps the logits of its last position for its first token.
      *
-     * @return whether anything was prefilled
+     * @return the prompt tokens read (shadow rows' copies not counted)
      */
-    private boolean prefill(List<Stream<LmState, TokenEvent, Completion>> running) throws Exception {
+    private int prefill(List<Stream<LmState, TokenEvent, Completion>> running, int budget) throws Exception {
         List<Stream<LmState, TokenEvent, Completion>> reading = new ArrayList<>();
         for (var s : running) if (!s.state().decoding && s.state().promptLogits == null) reading.add(s);
-        int budget = prefillTokensPerStep;
-        boolean any = false;
+        int read = 0;
         while (!reading.isEmpty() && budget > 0) {
             // first chunks of neighbouring slots batch together (as many rows as the budget allows one
             // token each); ONNX Runtime's GroupQueryAttention takes one row at a time once a row has a past
@@ -225,10 +242,10 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
             for (var s : run) chunk = Math.min(chunk, s.state().length - s.state().cached);
             prefillChunk(run, chunk);
             budget -= chunk * n;
-            any = true;
+            read += chunk * n;
             reading.removeIf(s -> s.state().promptLogits != null);
         }
-        return any;
+        return read;
     }
 
     /** {@code chunk} more prompt tokens of each stream in {@code run} (neighbouring slots), and of their shadows. */

@@ -35,8 +35,12 @@ public class CausalLmKind implements ModelKind {
         Tokenizer tokenizer = manifest.tokenizer() == null ? null
                 : resources.hold(Tokenizer.load(source.bundle().resolve(manifest.tokenizer())));
         LmMeters meters = new LmMeters(source.metrics().registry(), source.name());
+        double share = source.config().prefillShare().orElse(source.engine().prefillShare());
+        if (!(share >= 0) || Double.isInfinite(share)) {
+            throw new IllegalArgumentException("headgate.models." + source.name() + ".prefill-share must be a finite number >= 0, got " + share);
+        }
         // one budget paces both: prompt tokens admitted per turn and prompt tokens prefilled per step
-        var config = new CausalLmWorkload.Config(source.config().slots(), source.config().shadowSlots(), source.scheduler().admissionBudget());
+        var config = new CausalLmWorkload.Config(source.config().slots(), source.config().shadowSlots(), source.scheduler().admissionBudget(), share);
         CausalLmWorkload workload = new CausalLmWorkload(graph, config, ids -> tokenizer == null ? "" : tokenizer.decode(ids), meters);
         var scheduler = resources.hold(new Scheduler<>(source.name(), workload, source.scheduler(), source.metrics()));
         return new LmModel(source.name(), manifest, tokenizer, workload, scheduler, meters, graph.execution(), resources);

@@ -80,14 +80,33 @@ class ChunkedPrefillTest {
     void aLongPromptDelaysRunningStreamsByAtMostOneStepsBudget() throws Exception {
         long[] prompt = ParensLm.encode("(".repeat(28) + ")".repeat(27) + "=");
         int budget = 8;
-        List<Integer> chunked = promptReadBetweenTokens(budget, prompt);
+        List<Integer> chunked = promptReadBetweenTokens(new CausalLmWorkload.Config(4, 0, budget), prompt);
         assertThat(chunked).as("prompt tokens read between two tokens of the running stream").allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(budget));
         assertThat(chunked.stream().mapToInt(Integer::intValue).sum()).as("the whole prompt was read").isEqualTo(prompt.length);
         assertThat(chunked.stream().filter(n -> n > 0).count()).as("steps that read part of the prompt, each with a running token")
                 .isEqualTo((prompt.length + budget - 1) / budget);
 
-        List<Integer> whole = promptReadBetweenTokens(512, prompt);
+        List<Integer> whole = promptReadBetweenTokens(new CausalLmWorkload.Config(4, 0, 512), prompt);
         assertThat(whole).as("read whole: one step, between two of the running stream's tokens").contains(prompt.length);
+    }
+
+    /**
+     * With a prefill share, a step beside decoding streams reads what the decode pass's time allows:
+     * a share far below any prompt token's cost reads the floor per step, one far above it the token
+     * budget.
+     */
+    @Test
+    void aPrefillSharePacesTheChunksByTheDecodePass() throws Exception {
+        long[] prompt = ParensLm.encode("(".repeat(28) + ")".repeat(27) + "=");
+        int floor = CausalLmWorkload.PACED_FLOOR;
+        assertThat(prompt.length).isGreaterThan(floor);
+        List<Integer> paced = promptReadBetweenTokens(new CausalLmWorkload.Config(4, 0, 512, 1e-9), prompt);
+        assertThat(paced).as("prompt tokens read between two tokens of the running stream").allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(floor));
+        assertThat(paced).contains(floor, prompt.length - floor);
+        assertThat(paced.stream().mapToInt(Integer::intValue).sum()).as("the whole prompt was read").isEqualTo(prompt.length);
+
+        List<Integer> ample = promptReadBetweenTokens(new CausalLmWorkload.Config(4, 0, 512, 1e9), prompt);
+        assertThat(ample).as("a share above the prompt's cost: the token budget, so one step").contains(prompt.length);
     }
 
     /**
@@ -96,11 +115,10 @@ class ChunkedPrefillTest {
      * since the running stream's previous token. The sink runs on the scheduler thread, between steps,
      * so it reads the long stream's state where the workload leaves it.
      */
-    static List<Integer> promptReadBetweenTokens(int prefillTokensPerStep, long[] prompt) throws Exception {
+    static List<Integer> promptReadBetweenTokens(CausalLmWorkload.Config config, long[] prompt) throws Exception {
         try (CausalLmGraph graph = ParensLm.graph()) {
             var ident = new Steering(SteeringTag.IDENTITY, ControlRow.identity(graph.manifest().dimensions()), null);
-            var workload = new CausalLmWorkload(graph, new CausalLmWorkload.Config(4, 0, prefillTokensPerStep), ParensLm::decode,
-                    LmMeters.detached("parens-lm"));
+            var workload = new CausalLmWorkload(graph, config, ParensLm::decode, LmMeters.detached("parens-lm"));
             LmState longState = workload.open(new LmRequest(prompt, SamplingParams.greedy(), 2, List.of(), true, LmRequest.Shadow.NONE));
             List<Integer> read = new ArrayList<>();
             java.util.concurrent.atomic.AtomicBoolean submitted = new java.util.concurrent.atomic.AtomicBoolean();
@@ -121,6 +139,7 @@ class ChunkedPrefillTest {
                 s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 50, List.of(), true,
                         LmRequest.Shadow.NONE)), ident, 0, running);
                 running.nextToken();
+                running.nextToken(); // its second token came from a decode pass: a prefill share has it to go by
                 submitted.set(true);
                 s.submit(longState, ident, 0, longPrompt);
                 assertThat(longPrompt.outputs()).hasSize(2);
