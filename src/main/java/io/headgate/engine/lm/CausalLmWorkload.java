@@ -13,6 +13,7 @@ import io.headgate.model.lm.KvCache;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
@@ -220,8 +221,8 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
 
     /**
      * Prefills the next chunk of every running stream still reading its prompt, within the step's
-     * token budget: first chunks of neighbouring slots share a forward pass, cut to the same length.
-     * A stream whose prompt is now cached keeps the logits of its last position for its first token.
+     * token budget: first chunks of neighbouring slots share a forward pass, cut to the same length;
+     * then the prompts already begun, shortest rest first. A stream whose prompt is now cached keeps the logits of its last position for its first token.
      *
      * @return the prompt tokens read (shadow rows' copies not counted)
      */
@@ -230,10 +231,16 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
         for (var s : running) if (!s.state().decoding && s.state().promptLogits == null) reading.add(s);
         int read = 0;
         while (!reading.isEmpty() && budget > 0) {
+            // prompts not yet begun first, in slot order (their first chunks batch), then the shortest rest:
+            // a short prompt's first token does not wait behind a long prompt's chunks
+            reading.sort(Comparator.comparingInt(s -> s.state().cached == 0 ? -1 : s.state().length - s.state().cached));
+            Stream<LmState, TokenEvent, Completion> next = reading.getFirst();
+            // a pass costs about a decode pass's weight reads however few tokens it reads: no scraps
+            if (read > 0 && budget < pacer.floor() && budget < next.state().length - next.state().cached) break;
             // first chunks of neighbouring slots batch together (as many rows as the budget allows one
             // token each); ONNX Runtime's GroupQueryAttention takes one row at a time once a row has a past
             int n = 1;
-            if (reading.getFirst().state().cached == 0) {
+            if (next.state().cached == 0) {
                 while (n < reading.size() && n < budget && reading.get(n).state().cached == 0
                         && reading.get(n).slot() == reading.get(n - 1).slot() + 1) n++;
             }

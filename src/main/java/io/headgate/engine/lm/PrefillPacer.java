@@ -42,6 +42,11 @@ final class PrefillPacer {
         return (int) Math.max(floor, Math.min(cap, Math.round(tokens)));
     }
 
+    /** The fewest prompt tokens a step reads while streams decode (a prompt's last chunk may be shorter). */
+    int floor() {
+        return floor;
+    }
+
     void decoded(long nanos) {
         decodeNanos = average(decodeNanos, nanos);
     }
