@@ -27,12 +27,14 @@ class FailedLoadTest {
                     case "slots" -> 2;
                     case "shadowSlots" -> 1;
                     case "path" -> bundle.toString();
+                    case "prefillShare" -> java.util.Optional.empty();
                     default -> 0;
                 });
         HeadgateConfig.Engine engine = (HeadgateConfig.Engine) Proxy.newProxyInstance(FailedLoadTest.class.getClassLoader(),
                 new Class<?>[]{HeadgateConfig.Engine.class}, (proxy, method, args) -> switch (method.getName()) {
                     case "intraOpThreads" -> 1;
                     case "prefillTokensPerStep" -> 512;
+                    case "prefillShare" -> 1.5;
                     default -> 0;
                 });
         return new ModelKind.Source("parens-lm", bundle, BundleManifest.read(bundle), config, engine, new Scheduler.Config(4),
