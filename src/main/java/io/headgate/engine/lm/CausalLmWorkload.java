@@ -194,12 +194,7 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
             withShadows |= s.state().decoding && s.state().shadowSlot >= 0;
         }
         long t0 = System.nanoTime();
-        int read = prefill(batch.streams(), pacer.budget(decoding));
-        if (read > 0) {
-            long nanos = System.nanoTime() - t0;
-            pacer.prefilled(read, nanos);
-            batch.timed("prefill", nanos);
-        }
+        if (prefill(batch.streams(), decoding) > 0) batch.timed("prefill", System.nanoTime() - t0);
         if (!decoding) return;
         long t1 = System.nanoTime();
         int m = withShadows ? shadows : 0, first = shadowOwners.length - m;
@@ -221,22 +216,24 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
 
     /**
      * Prefills the next chunk of every running stream still reading its prompt, within the step's
-     * token budget: first chunks of neighbouring slots share a forward pass, cut to the same length;
+     * token budget and, while streams decode, its time ({@link PrefillPacer}): first chunks of neighbouring slots share a forward pass, cut to the same length;
      * then the prompts already begun, shortest rest first. A stream whose prompt is now cached keeps the logits of its last position for its first token.
      *
      * @return the prompt tokens read (shadow rows' copies not counted)
      */
-    private int prefill(List<Stream<LmState, TokenEvent, Completion>> running, int budget) throws Exception {
+    private int prefill(List<Stream<LmState, TokenEvent, Completion>> running, boolean decoding) throws Exception {
         List<Stream<LmState, TokenEvent, Completion>> reading = new ArrayList<>();
         for (var s : running) if (!s.state().decoding && s.state().promptLogits == null) reading.add(s);
         int read = 0;
-        while (!reading.isEmpty() && budget > 0) {
+        long t0 = System.nanoTime();
+        while (!reading.isEmpty()) {
             // prompts not yet begun first, in slot order (their first chunks batch), then the shortest rest:
             // a short prompt's first token does not wait behind a long prompt's chunks
             reading.sort(Comparator.comparingInt(s -> s.state().cached == 0 ? -1 : s.state().length - s.state().cached));
             Stream<LmState, TokenEvent, Completion> next = reading.getFirst();
+            int budget = pacer.nextPass(decoding, read, System.nanoTime() - t0);
             // a pass costs about a decode pass's weight reads however few tokens it reads: no scraps
-            if (read > 0 && budget < pacer.floor() && budget < next.state().length - next.state().cached) break;
+            if (budget <= 0 || read > 0 && budget < pacer.floor() && budget < next.state().length - next.state().cached) break;
             // first chunks of neighbouring slots batch together (as many rows as the budget allows one
             // token each); ONNX Runtime's GroupQueryAttention takes one row at a time once a row has a past
             int n = 1;
@@ -247,8 +244,9 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
             List<Stream<LmState, TokenEvent, Completion>> run = reading.subList(0, n);
             int chunk = budget / n;
             for (var s : run) chunk = Math.min(chunk, s.state().length - s.state().cached);
+            long p0 = System.nanoTime();
             prefillChunk(run, chunk);
-            budget -= chunk * n;
+            pacer.passed(chunk * n, System.nanoTime() - p0);
             read += chunk * n;
             reading.removeIf(s -> s.state().promptLogits != null);
         }

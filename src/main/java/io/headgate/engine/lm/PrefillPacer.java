@@ -1,29 +1,34 @@
 package io.headgate.engine.lm;
 
 /**
- * How many prompt tokens a step may read while other streams decode, so that reading a prompt
- * stretches their next token by a bounded multiple of a decode pass rather than by a fixed number of
- * tokens: a chunk of 64 tokens is three decode passes of 16 rows on bench-llama but less than one of
- * 64 rows (BENCHMARKS.md). The budget is the decode pass's recent time times {@code share}, divided
- * by what a prompt token has recently cost in this model's prefill passes (their per-pass cost
- * included), between {@code floor} and the token budget; the floor until both have been measured.
- * With no stream decoding the token budget alone applies.
+ * How many prompt tokens each prefill pass of a step may read while other streams decode, so that
+ * reading prompts stretches their next token by a bounded multiple of a decode pass rather than by
+ * a fixed number of tokens: a chunk of 64 tokens is three decode passes of 16 rows on bench-llama
+ * but less than one of 64 rows (BENCHMARKS.md). A step's prefill passes may take {@code share}
+ * times the decode pass's recent time; a pass is priced by a line fitted to recent passes, a fixed
+ * cost per pass (on a model whose weights are read from memory, about a decode pass) plus a cost
+ * per token, so a step that has used its time runs no further pass. The first pass of a step reads
+ * at least {@code floor} tokens, so a prompt always advances; with no stream decoding the token
+ * budget alone applies.
  */
 final class PrefillPacer {
 
-    /** Weight of the newest measurement in the running averages: a few steps follow a change in batch size. */
+    /** How much each older pass counts in the fitted line: about the last ten passes matter. */
+    private static final double DECAY = 0.9;
+    /** Weight of the newest decode pass in its running average: a few steps follow a change in batch size. */
     private static final double ALPHA = 0.25;
 
     private final int cap;
     private final int floor;
     private final double share;
     private double decodeNanos = Double.NaN;
-    private double nanosPerToken = Double.NaN;
+    // exponentially weighted sums over prefill passes of x = tokens, y = nanos
+    private double n, sx, sy, sxx, sxy;
 
     /**
      * @param cap   prompt tokens per step at most
      * @param share a step's prefill time as a multiple of the decode pass's; 0: the cap alone
-     * @param floor prompt tokens per step at least (at most the cap), so a prompt is never read a few tokens at a time
+     * @param floor prompt tokens a step's first pass reads at least (at most the cap)
      */
     PrefillPacer(int cap, double share, int floor) {
         if (cap <= 0 || floor <= 0 || !(share >= 0) || Double.isInfinite(share)) {
@@ -34,29 +39,49 @@ final class PrefillPacer {
         this.floor = Math.min(floor, cap);
     }
 
-    /** The prompt tokens the next step may read; {@code decoding}: whether any stream in it decodes. */
-    int budget(boolean decoding) {
-        if (!decoding || share == 0) return cap;
-        if (Double.isNaN(decodeNanos) || Double.isNaN(nanosPerToken)) return floor; // the first steps: nothing to go by yet
-        double tokens = share * decodeNanos / nanosPerToken;
-        return (int) Math.max(floor, Math.min(cap, Math.round(tokens)));
+    /**
+     * The prompt tokens the step's next pass may read, after passes that read {@code read} tokens in
+     * {@code spentNanos}; 0 or less: no further pass. {@code decoding}: whether any stream in the step decodes.
+     */
+    int nextPass(boolean decoding, int read, long spentNanos) {
+        int room = cap - read;
+        if (!decoding || share == 0 || room <= 0) return room;
+        if (Double.isNaN(decodeNanos) || n == 0) return read == 0 ? floor : 0; // the first steps: nothing to go by yet
+        double[] line = line();
+        double tokens = (share * decodeNanos - spentNanos - line[0]) / line[1];
+        if (read == 0) tokens = Math.max(floor, tokens);
+        return (int) Math.min(room, Math.floor(tokens));
     }
 
-    /** The fewest prompt tokens a step reads while streams decode (a prompt's last chunk may be shorter). */
+    /** The prompt tokens a step's first pass reads at least. */
     int floor() {
         return floor;
     }
 
     void decoded(long nanos) {
-        decodeNanos = average(decodeNanos, nanos);
+        decodeNanos = Double.isNaN(decodeNanos) ? nanos : decodeNanos + ALPHA * (nanos - decodeNanos);
     }
 
-    /** A step's prefill passes read {@code tokens} prompt tokens in {@code nanos}. */
-    void prefilled(int tokens, long nanos) {
-        if (tokens > 0) nanosPerToken = average(nanosPerToken, (double) nanos / tokens);
+    /** A prefill pass read {@code tokens} prompt tokens (over its rows) in {@code nanos}. */
+    void passed(int tokens, long nanos) {
+        if (tokens <= 0) return;
+        n = DECAY * n + 1;
+        sx = DECAY * sx + tokens;
+        sy = DECAY * sy + nanos;
+        sxx = DECAY * sxx + (double) tokens * tokens;
+        sxy = DECAY * sxy + (double) tokens * nanos;
     }
 
-    private static double average(double mean, double x) {
-        return Double.isNaN(mean) ? x : mean + ALPHA * (x - mean);
+    /**
+     * {fixed nanos per pass, nanos per token} of the weighted least-squares line; where recent passes
+     * were all about one size the line is not determined, and the time is taken as per token alone.
+     */
+    double[] line() {
+        double mx = sx / n, my = sy / n, varX = sxx / n - mx * mx, cov = sxy / n - mx * my;
+        if (varX > 1e-6 * mx * mx && cov > 0) {
+            double slope = cov / varX, intercept = my - slope * mx;
+            if (intercept >= 0) return new double[]{intercept, slope};
+        }
+        return new double[]{0, my / mx};
     }
 }

@@ -4,39 +4,51 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 class PrefillPacerTest {
+
+    private static final long MS = 1_000_000;
 
     @Test
     void theFloorAppliesUntilBothPassesAreMeasuredAndTheTokenBudgetWhenNothingDecodes() {
         PrefillPacer pacer = new PrefillPacer(256, 1.5, 32);
-        assertThat(pacer.budget(true)).as("nothing measured").isEqualTo(32);
-        assertThat(pacer.budget(false)).as("nothing measured, nothing decodes").isEqualTo(256);
-        pacer.decoded(10_000_000);
-        assertThat(pacer.budget(true)).as("no prefill measured").isEqualTo(32);
-        pacer.prefilled(100, 10_000_000); // 0.1 ms a token
-        assertThat(pacer.budget(true)).as("1.5 x 10 ms of decode at 0.1 ms a token").isEqualTo(150);
-        assertThat(pacer.budget(false)).as("no stream decodes: no token to delay").isEqualTo(256);
-        assertThat(new PrefillPacer(256, 0, 32)).satisfies(off -> {
-            off.decoded(10_000_000);
-            off.prefilled(100, 10_000_000);
-            assertThat(off.budget(true)).as("share 0: the token budget alone").isEqualTo(256);
-        });
+        assertThat(pacer.nextPass(true, 0, 0)).as("nothing measured: the floor").isEqualTo(32);
+        assertThat(pacer.nextPass(true, 32, MS)).as("nothing measured: one pass").isZero();
+        assertThat(pacer.nextPass(false, 0, 0)).as("nothing decodes: the token budget").isEqualTo(256);
+        assertThat(pacer.nextPass(false, 200, 50 * MS)).as("nothing decodes: what is left of it").isEqualTo(56);
+        pacer.decoded(10 * MS);
+        assertThat(pacer.nextPass(true, 0, 0)).as("no prefill pass measured").isEqualTo(32);
+        PrefillPacer off = new PrefillPacer(256, 0, 32);
+        off.decoded(10 * MS);
+        off.passed(100, 10 * MS);
+        assertThat(off.nextPass(true, 100, 10 * MS)).as("share 0: the token budget alone").isEqualTo(156);
     }
 
     @Test
-    void theBudgetFollowsTheDecodePassWithinFloorAndCap() {
+    void passesArePricedByAFixedCostAndACostPerTokenWithinTheStepsTime() {
         PrefillPacer pacer = new PrefillPacer(256, 1.5, 32);
-        pacer.prefilled(100, 10_000_000);
-        pacer.decoded(100_000_000);
-        assertThat(pacer.budget(true)).as("a long decode pass: the cap").isEqualTo(256);
-        for (int i = 0; i < 60; i++) pacer.decoded(1_000_000);
-        assertThat(pacer.budget(true)).as("a short decode pass (15 tokens' worth): the floor").isEqualTo(32);
-        for (int i = 0; i < 60; i++) pacer.decoded(4_000_000);
-        assertThat(pacer.budget(true)).as("a few steps follow a larger batch").isEqualTo(60);
-        for (int i = 0; i < 60; i++) pacer.prefilled(30, 6_000_000); // 0.2 ms a token
-        assertThat(pacer.budget(true)).as("dearer prompt tokens, fewer per step").isEqualTo(32);
-        assertThat(new PrefillPacer(16, 1.5, 32).budget(true)).as("a floor above the cap is the cap").isEqualTo(16);
+        for (int tokens : new int[]{16, 64, 32, 128, 16, 48}) pacer.passed(tokens, 4 * MS + tokens * MS / 10); // 4 ms + 0.1 ms a token
+        assertThat(pacer.line()[0]).as("fixed cost").isCloseTo(4e6, within(1.0));
+        assertThat(pacer.line()[1]).as("per token").isCloseTo(1e5, within(1e-3));
+        pacer.decoded(10 * MS);
+        assertThat(pacer.nextPass(true, 0, 0)).as("(1.5 x 10 ms - 4 ms) / 0.1 ms").isEqualTo(110);
+        assertThat(pacer.nextPass(true, 50, 5 * MS)).as("after a pass of 5 ms: (15 - 5 - 4) / 0.1").isEqualTo(60);
+        assertThat(pacer.nextPass(true, 110, 15 * MS)).as("the step's time is spent").isLessThanOrEqualTo(0);
+        assertThat(pacer.nextPass(true, 200, 0)).as("never past the token budget").isEqualTo(56);
+        for (int i = 0; i < 60; i++) pacer.decoded(2 * MS);
+        assertThat(pacer.nextPass(true, 0, 0)).as("a decode pass shorter than a prefill pass's fixed cost: the floor").isEqualTo(32);
+        assertThat(pacer.nextPass(true, 32, 7 * MS)).as("and no second pass").isLessThanOrEqualTo(0);
+    }
+
+    @Test
+    void passesOfOneSizeArePricedPerTokenAlone() {
+        PrefillPacer pacer = new PrefillPacer(256, 1.5, 32);
+        for (int i = 0; i < 5; i++) pacer.passed(32, 32 * MS / 5); // 0.2 ms a token
+        pacer.decoded(10 * MS);
+        assertThat(pacer.line()[0]).isZero();
+        assertThat(pacer.nextPass(true, 0, 0)).as("1.5 x 10 ms / 0.2 ms").isEqualTo(75);
+        assertThat(new PrefillPacer(16, 1.5, 32).nextPass(true, 0, 0)).as("a floor above the cap is the cap").isEqualTo(16);
     }
 
     @Test
