@@ -22,12 +22,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 class FailedLoadTest {
 
     static ModelKind.Source source(Path bundle) throws Exception {
+        return source(bundle, java.util.Optional.empty());
+    }
+
+    /** {@code prefillShare}: the model's own {@code prefill-share}. */
+    static ModelKind.Source source(Path bundle, java.util.Optional<Double> prefillShare) throws Exception {
         HeadgateConfig.ModelConfig config = (HeadgateConfig.ModelConfig) Proxy.newProxyInstance(FailedLoadTest.class.getClassLoader(),
                 new Class<?>[]{HeadgateConfig.ModelConfig.class}, (proxy, method, args) -> switch (method.getName()) {
                     case "slots" -> 2;
                     case "shadowSlots" -> 1;
                     case "path" -> bundle.toString();
-                    case "prefillShare" -> java.util.Optional.empty();
+                    case "prefillShare" -> prefillShare;
                     default -> 0;
                 });
         HeadgateConfig.Engine engine = (HeadgateConfig.Engine) Proxy.newProxyInstance(FailedLoadTest.class.getClassLoader(),
@@ -56,6 +61,17 @@ class FailedLoadTest {
         assertThrows(Exception.class, () -> ModelKind.load(new CausalLmKind(), source(bundle), resources));
         assertThat(resources.held()).as("nothing kept").isZero();
         assertThat(resources.released()).as("the ONNX Runtime session was closed").isEqualTo(1);
+    }
+
+    @Test
+    void aNegativePrefillShareIsRefusedNamingItsPropertyAndReleasesWhatWasLoaded(@TempDir Path dir) throws Exception {
+        Path bundle = copy(ParensLm.bundle(), dir);
+        Resources resources = new Resources("test");
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> ModelKind.load(new CausalLmKind(), source(bundle, java.util.Optional.of(-1.0)), resources));
+        assertThat(e.getMessage()).contains("headgate.models.parens-lm.prefill-share").contains("-1.0");
+        assertThat(resources.held()).as("nothing kept").isZero();
+        assertThat(resources.released()).as("the session and the tokenizer were closed").isEqualTo(2);
     }
 
     @Test
