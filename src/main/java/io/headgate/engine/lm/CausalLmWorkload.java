@@ -28,9 +28,9 @@ import java.util.stream.Collectors;
  * token in one batch, each row under its own control row, and samples and emits one token per
  * running stream. So a long prompt costs running streams at most one chunk's time per token, not
  * the whole prefill; while streams decode, a {@link PrefillPacer} keeps that chunk's time within a
- * multiple of the decode pass's. A paused or prefilling stream inside the span is computed too (the cache rows
- * of a batch are contiguous) and not advanced: its row writes the keys and values its real step
- * will write again.
+ * multiple of the decode pass's. A paused or prefilling stream inside the span is computed too (the
+ * cache rows of a batch are contiguous) and not advanced: its row writes the keys and values its
+ * real step will write again.
  *
  * <p>A stream may also own a shadow row: the same tokens under identity controls, so each token's
  * steered distribution can be compared with the un-steered one. Shadow rows sit in the cache just
@@ -68,7 +68,7 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
     private final long[] input;
     private final int[] past;
 
-    /** Prompt tokens a step may read at least while streams decode, however short their pass: a prompt is not read a few tokens at a time. */
+    /** Prompt tokens the first prefill pass of a step reads at least while streams decode: a prompt is not read a few tokens at a time. */
     static final int PACED_FLOOR = 32;
 
     /**
@@ -216,8 +216,10 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
 
     /**
      * Prefills the next chunk of every running stream still reading its prompt, within the step's
-     * token budget and, while streams decode, its time ({@link PrefillPacer}): first chunks of neighbouring slots share a forward pass, cut to the same length;
-     * then the prompts already begun, shortest rest first. A stream whose prompt is now cached keeps the logits of its last position for its first token.
+     * token budget and, while streams decode, its time ({@link PrefillPacer}): first chunks of
+     * neighbouring slots share a forward pass, cut to the same length; then the prompts already
+     * begun, shortest rest first. A stream whose prompt is now cached keeps the logits of its last
+     * position for its first token.
      *
      * @return the prompt tokens read (shadow rows' copies not counted)
      */

@@ -3,8 +3,8 @@ package io.headgate.engine.lm;
 /**
  * How many prompt tokens each prefill pass of a step may read while other streams decode, so that
  * reading prompts stretches their next token by a bounded multiple of a decode pass rather than by
- * a fixed number of tokens: a chunk of 64 tokens is three decode passes of 16 rows on bench-llama
- * but less than one of 64 rows (BENCHMARKS.md). A step's prefill passes may take {@code share}
+ * a fixed number of tokens, which is many decode passes of a small batch and few of a large one
+ * (BENCHMARKS.md, "Prefill paced by the decode pass"). A step's prefill passes may take {@code share}
  * times the decode pass's recent time; a pass is priced by a line fitted to recent passes, a fixed
  * cost per pass (on a model whose weights are read from memory, about a decode pass) plus a cost
  * per token, so a step that has used its time runs no further pass. The first pass of a step reads
