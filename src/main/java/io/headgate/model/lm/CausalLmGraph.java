@@ -107,7 +107,7 @@ public final class CausalLmGraph implements AutoCloseable {
     private int analysedRows;
     private final IntBuffer total1 = direct(1, 4).asIntBuffer();
     private final TensorViews views = new TensorViews(env);
-    private DecodeShape lastDecode;
+    private DecodeArguments lastDecode;
     private final OrtSession.RunOptions runOptions;
     private boolean closed;
 
@@ -253,50 +253,52 @@ public final class CausalLmGraph implements AutoCloseable {
         storage.geometry().checkSlots(firstSlot, rows);
         // the identity reproduces the plain graph bit for bit: an all-identity batch skips the control ops
         boolean plainRun = plain != null && controls != null && controls.identity(rows);
-        // a decode step like the last one (same rows, buffers and graph) runs on the same argument maps
-        DecodeShape shape = seqLen == 1 && bound == null && !manifest.analysis()
-                ? new DecodeShape(ids, seqlens, logits, controls, storage, firstSlot, rows, plainRun) : null;
-        if (shape != null && shape.equals(lastDecode)) {
-            sessionFor(plainRun).run(lastDecode.inputs, Set.of(), lastDecode.pinned, runOptions).close();
-            if (plainRun) identityRuns++;
-            return logits.slice(0, logitCount).asReadOnlyBuffer();
-        }
-        Map<String, OnnxTensor> inputs = new HashMap<>();
-        Map<String, OnnxTensor> pinned = new HashMap<>();
+        // a decode pass like the last one (same rows, buffers and session) runs on the same argument maps
+        boolean reusable = seqLen == 1 && bound == null && !manifest.analysis();
+        DecodeArguments reused = reusable && lastDecode != null
+                && lastDecode.fits(ids, seqlens, logits, controls, storage, firstSlot, rows, plainRun) ? lastDecode : null;
+        Map<String, OnnxTensor> inputs = reused != null ? reused.inputs() : new HashMap<>();
+        Map<String, OnnxTensor> pinned = reused != null ? reused.pinned() : new HashMap<>();
         // a prompt's [1, S] ids and [1, S, V] logits change shape with every prompt: not worth keeping
         OnnxTensor promptIds = seqLen > 1 ? OnnxTensor.createTensor(env, ids.slice(0, rows * seqLen), new long[]{rows, seqLen}) : null;
         OnnxTensor allLogits = seqLen > 1 && all
                 ? OnnxTensor.createTensor(env, logits.slice(0, logitCount), new long[]{rows, seqLen, vocab}) : null;
         try {
-            inputs.put(INPUT_IDS, promptIds != null ? promptIds : views.view(ids, 0, new long[]{rows, 1}));
-            inputs.put(SEQLENS_K, views.view(seqlens, 0, new long[]{rows}));
-            inputs.put(TOTAL_SEQUENCE_LENGTH, views.view(total1, 0, new long[]{}));
-            if (controls != null && !plainRun) {
-                inputs.put(HEAD_GAIN, views.view(controls.gain(), 0, new long[]{rows, d.layers(), d.heads()}));
-                inputs.put(HEAD_BIAS, views.view(controls.bias(), 0, new long[]{rows, d.layers(), d.heads(), d.headDim()}));
-                inputs.put(ATTN_IDENTITY_MIX, views.view(controls.mix(), 0, new long[]{rows, d.layers(), d.heads()}));
+            if (reused == null) {
+                inputs.put(INPUT_IDS, promptIds != null ? promptIds : views.view(ids, 0, new long[]{rows, 1}));
+                inputs.put(SEQLENS_K, views.view(seqlens, 0, new long[]{rows}));
+                inputs.put(TOTAL_SEQUENCE_LENGTH, views.view(total1, 0, new long[]{}));
+                if (controls != null && !plainRun) {
+                    inputs.put(HEAD_GAIN, views.view(controls.gain(), 0, new long[]{rows, d.layers(), d.heads()}));
+                    inputs.put(HEAD_BIAS, views.view(controls.bias(), 0, new long[]{rows, d.layers(), d.heads(), d.headDim()}));
+                    inputs.put(ATTN_IDENTITY_MIX, views.view(controls.mix(), 0, new long[]{rows, d.layers(), d.heads()}));
+                }
+                pinned.put(LOGITS, allLogits != null ? allLogits
+                        : views.view(logits, 0, all ? new long[]{rows, 1, vocab} : new long[]{rows, vocab}));
+                analysedRows = 0;
+                if (manifest.analysis()) pinAnalysisOutputs(pinned, rows);
             }
-            pinned.put(LOGITS, allLogits != null ? allLogits
-                    : views.view(logits, 0, all ? new long[]{rows, 1, vocab} : new long[]{rows, vocab}));
-            analysedRows = 0;
-            if (manifest.analysis()) pinAnalysisOutputs(pinned, rows);
             if (bound != null) {
                 bound.run(inputs, pinned, storage, firstSlot, rows);
             } else {
-                HostCacheStorage host = (HostCacheStorage) storage;
-                long[] cacheShape = host.geometry().shape(rows);
-                int offset = host.offset(firstSlot);
-                for (int l = 0; l < d.layers(); l++) {
-                    OnnxTensor k = views.view(host.keys(l), offset, cacheShape);
-                    OnnxTensor v = views.view(host.values(l), offset, cacheShape);
-                    inputs.put(pastKey(l), k);
-                    inputs.put(pastValue(l), v);
-                    pinned.put(presentKey(l), k);
-                    pinned.put(presentValue(l), v);
+                if (reused == null) {
+                    HostCacheStorage host = (HostCacheStorage) storage;
+                    long[] cacheShape = host.geometry().shape(rows);
+                    int offset = host.offset(firstSlot);
+                    for (int l = 0; l < d.layers(); l++) {
+                        OnnxTensor k = views.view(host.keys(l), offset, cacheShape);
+                        OnnxTensor v = views.view(host.values(l), offset, cacheShape);
+                        inputs.put(pastKey(l), k);
+                        inputs.put(pastValue(l), v);
+                        pinned.put(presentKey(l), k);
+                        pinned.put(presentValue(l), v);
+                    }
                 }
-                sessionFor(plainRun).run(inputs, Set.of(), pinned, runOptions).close();
+                (plainRun ? plain : session).run(inputs, Set.of(), pinned, runOptions).close();
                 if (plainRun) identityRuns++;
-                if (shape != null) lastDecode = shape.with(inputs, pinned);
+                if (reusable && reused == null) {
+                    lastDecode = new DecodeArguments(ids, seqlens, logits, controls, storage, firstSlot, rows, plainRun, inputs, pinned);
+                }
             }
             if (manifest.analysis()) analysedRows = rows;
             return logits.slice(0, logitCount).asReadOnlyBuffer();
@@ -306,34 +308,17 @@ public final class CausalLmGraph implements AutoCloseable {
         }
     }
 
-    private OrtSession sessionFor(boolean plainRun) {
-        return plainRun ? plain : session;
-    }
-
     /**
-     * What a host-path decode pass's argument maps depend on — the buffers (by identity: they are
-     * replaced when they grow), the cache rows and the graph — and the maps made for it. The maps hold
-     * only views over those buffers, whose contents change in place.
+     * The argument maps of the last host-path decode pass and what they were made over: the buffers
+     * (compared by identity: they are replaced when they grow), the cache rows and the session. The
+     * maps hold only views over those buffers, whose contents change in place.
      */
-    private record DecodeShape(Object ids, Object seqlens, Object logits, Object controls, Object storage, int firstSlot, int rows,
-                               boolean plainRun, Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> pinned) {
-        DecodeShape(Object ids, Object seqlens, Object logits, Object controls, Object storage, int firstSlot, int rows, boolean plainRun) {
-            this(ids, seqlens, logits, controls, storage, firstSlot, rows, plainRun, null, null);
-        }
-
-        DecodeShape with(Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> pinned) {
-            return new DecodeShape(ids, seqlens, logits, controls, storage, firstSlot, rows, plainRun, inputs, pinned);
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof DecodeShape k && k.ids == ids && k.seqlens == seqlens && k.logits == logits && k.controls == controls
-                    && k.storage == storage && k.firstSlot == firstSlot && k.rows == rows && k.plainRun == plainRun;
-        }
-
-        @Override
-        public int hashCode() {
-            return 31 * firstSlot + rows;
+    private record DecodeArguments(LongBuffer ids, IntBuffer seqlens, FloatBuffer logits, ControlBatch controls, CacheStorage storage,
+                                   int firstSlot, int rows, boolean plainRun, Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> pinned) {
+        boolean fits(LongBuffer ids, IntBuffer seqlens, FloatBuffer logits, ControlBatch controls, CacheStorage storage,
+                     int firstSlot, int rows, boolean plainRun) {
+            return this.ids == ids && this.seqlens == seqlens && this.logits == logits && this.controls == controls
+                    && this.storage == storage && this.firstSlot == firstSlot && this.rows == rows && this.plainRun == plainRun;
         }
     }
 
