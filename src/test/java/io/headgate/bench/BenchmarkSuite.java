@@ -217,21 +217,20 @@ public final class BenchmarkSuite {
         if (engine.current()) {
             p.add("headgate.bundle-cache=" + WORK.resolve("bundles"));
             for (Model m : List.of(parens, large)) {
-                p.add("headgate.models." + m.name() + CONTROLS + ".path=" + m.checkpoint());
-                p.add("headgate.models." + m.name() + CONTROLS + ".slots=96");
-                p.add("headgate.models." + m.name() + CONTROLS + ".plain-graph-for-identity=off");
-                p.add("headgate.models." + m.name() + "-whole.path=" + m.checkpoint());
-                p.add("headgate.models." + m.name() + "-whole.slots=96");
-                p.add("headgate.models." + m.name() + "-whole.prefill-tokens-per-step=" + WHOLE);
-                p.add("headgate.models." + m.name() + "-whole.prefill-share=0");
-                p.add("headgate.models." + m.name() + TOKENS + ".path=" + m.checkpoint());
-                p.add("headgate.models." + m.name() + TOKENS + ".slots=96");
-                p.add("headgate.models." + m.name() + TOKENS + ".prefill-share=0");
-                if (chunk != null) {
-                    p.add("headgate.models." + m.name() + ".prefill-tokens-per-step=" + chunk);
-                    p.add("headgate.models." + m.name() + TOKENS + ".prefill-tokens-per-step=" + chunk);
+                String model = "headgate.models." + m.name();
+                for (String twin : List.of(CONTROLS, WHOLE_TWIN, TOKENS)) {
+                    p.add(model + twin + ".path=" + m.checkpoint());
+                    p.add(model + twin + ".slots=96");
                 }
-                if (share != null) p.add("headgate.models." + m.name() + ".prefill-share=" + share);
+                p.add(model + CONTROLS + ".plain-graph-for-identity=off");
+                p.add(model + WHOLE_TWIN + ".prefill-tokens-per-step=" + WHOLE);
+                p.add(model + WHOLE_TWIN + ".prefill-share=0");
+                p.add(model + TOKENS + ".prefill-share=0");
+                if (chunk != null) {
+                    p.add(model + ".prefill-tokens-per-step=" + chunk);
+                    p.add(model + TOKENS + ".prefill-tokens-per-step=" + chunk);
+                }
+                if (share != null) p.add(model + ".prefill-share=" + share);
             }
             p.add("headgate.models.series-tsfm.slots=64");
         } else {
@@ -252,6 +251,9 @@ public final class BenchmarkSuite {
 
     /** The suffix of each language model's twin that reads prompts within the token budget alone (no prefill share). */
     static final String TOKENS = "-tokens";
+
+    /** The suffix of each language model's twin that reads every prompt in one pass. */
+    static final String WHOLE_TWIN = "-whole";
 
     /** The prefill budget of the {@code -whole} models: larger than any prompt, so each is read in one pass. */
     static final int WHOLE = 4096;
@@ -484,7 +486,7 @@ public final class BenchmarkSuite {
                 () -> start(m.name(), Arrivals.prompt(random, mix.draw(random), m.vocab()), tokens));
         double perSecond = n / seconds;
         int count = quick ? 3 * n : 5 * n, reps = quick ? 2 : 4;
-        List<String> variants = List.of(m.name(), m.name() + TOKENS, m.name() + "-whole");
+        List<String> variants = List.of(m.name(), m.name() + TOKENS, m.name() + WHOLE_TWIN);
         List<List<Arrivals.Outcome>> outcomes = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         for (int r = 0; r < reps; r++) {
             Arrivals.Schedule s = Arrivals.poisson(1000L * n + r, perSecond, count, m.name(), mix, tokens, m.vocab());
