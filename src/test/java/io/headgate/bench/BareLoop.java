@@ -5,7 +5,9 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import io.headgate.model.BundleManifest;
+import io.headgate.model.Execution;
 import io.headgate.model.GraphContract;
+import io.headgate.model.SessionFactory;
 import io.headgate.model.lm.CausalLmContract;
 
 import java.nio.ByteBuffer;
@@ -43,10 +45,8 @@ final class BareLoop implements AutoCloseable {
 
     BareLoop(Path bundle, int rows) throws Exception {
         this.manifest = BundleManifest.read(bundle);
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(threads);
-            this.session = env.createSession(bundle.resolve(manifest.graph()).toString(), options);
-        }
+        // the gateway's session options (optimisation level, threads): the loops differ in what runs around the graph, not in the graph
+        this.session = SessionFactory.create(bundle.resolve(manifest.graph()), Execution.CPU, threads);
         this.rows = rows;
     }
 

@@ -79,7 +79,7 @@ public final class BenchmarkSuite {
         Set<String> only = new HashSet<>();
         List<Engine> others = new ArrayList<>();
         String usage = "usage: bench/run [--pairs N | --quick] [--loaded] [--only " + String.join("|", SECTIONS)
-                + "]... [--publish] [--threads N] [--chunk TOKENS] [--share MULTIPLE] [--engine LABEL=QUARKUS_APP_DIR]...";
+                + "]... [--publish] [--threads N] [--chunk TOKENS] [--share MULTIPLE] [--warm-up SECONDS] [--engine LABEL=QUARKUS_APP_DIR]...";
         boolean publish = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -98,6 +98,7 @@ public final class BenchmarkSuite {
                 case "--threads" -> BareLoop.threads = Integer.parseInt(args[++i]);
                 case "--chunk" -> chunk = Integer.parseInt(args[++i]);
                 case "--share" -> share = Double.parseDouble(args[++i]);
+                case "--warm-up" -> warmUpSeconds = Double.parseDouble(args[++i]);
                 case "--engine" -> {
                     String[] e = args[++i].split("=", 2);
                     if (e.length != 2 || !Files.isRegularFile(Path.of(e[1], "quarkus-run.jar"))) {
@@ -135,8 +136,7 @@ public final class BenchmarkSuite {
         BundleCache cache = new BundleCache(WORK.resolve("bundles"), new CheckpointConverter(m -> { }));
         if (runs("graph")) for (Model m : List.of(parens, large)) graphComparisons(m, cache);
         if (runs("gateway") || runs("tokens") || runs("arrivals") || runs("kinds") || runs("engines")) {
-            log("starting the gateway");
-            try (GatewayProcess gw = new GatewayProcess(WORK, GatewayProcess.APP, gatewayProperties(parens, large, BareLoop.threads, current), List.of())) {
+            try (GatewayProcess gw = gateway(current, parens, large)) {
                 if (runs("gateway")) {
                     for (Model m : List.of(parens, large)) lmGateway(gw, current, m, cache);
                     bursts(gw, large);
@@ -240,6 +240,51 @@ public final class BenchmarkSuite {
         return p;
     }
 
+    /** {@code --warm-up}: seconds of traffic a gateway gets after it starts, before anything is measured on it. */
+    static double warmUpSeconds = 30;
+
+    /**
+     * A gateway started and warmed up. Its per-token path (scheduler, delivery, gRPC) is compiled by
+     * the JIT only after thousands of tokens: measured cold, parens-lm's tokens cost several times
+     * what they cost once it is warm, and a ratio taken in the first seconds measures the compiler.
+     * Each engine gets the same traffic: both language models, one stream and sixteen, back to back.
+     */
+    GatewayProcess gateway(Engine engine, Model parens, Model large) throws Exception {
+        log("starting the gateway of %s", engine.label());
+        GatewayProcess gw = new GatewayProcess(WORK, engine.app(), gatewayProperties(parens, large, BareLoop.threads, engine), List.of());
+        try {
+            warmUp(gw, parens, large);
+            return gw;
+        } catch (Exception | Error e) {
+            gw.close();
+            throw e;
+        }
+    }
+
+    private static void warmUp(GatewayProcess gw, Model parens, Model large) throws Exception {
+        if (warmUpSeconds <= 0) return;
+        long t0 = System.nanoTime();
+        // the small model's fast tokens pass through the per-token path most often: most of the time is its
+        double[] firstAndLast = warm(gw, parens, 1, 0.5 * warmUpSeconds);
+        warm(gw, parens, 16, 0.2 * warmUpSeconds);
+        warm(gw, large, 1, 0.15 * warmUpSeconds);
+        warm(gw, large, 16, 0.15 * warmUpSeconds);
+        log("warmed up for %.0f s: %s, 1 stream, %.1f µs per token in the first run, %.1f µs in the last", (System.nanoTime() - t0) / 1e9,
+                parens.name(), 1e6 * firstAndLast[0], 1e6 * firstAndLast[1]);
+    }
+
+    /** Runs {@code n} streams of {@code m} back to back for {@code seconds}; the first and last runs' time per token (of the first stream). */
+    private static double[] warm(GatewayProcess gw, Model m, int n, double seconds) throws Exception {
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        double first = Double.NaN, last;
+        do {
+            GatewayProcess.Run r = gw.runAll(streams(m, n, i -> identity()), null).getFirst();
+            last = (r.arrivals.getLast() - r.arrivals.getFirst()) / 1e9 / (r.arrivals.size() - 1);
+            if (Double.isNaN(first)) first = last;
+        } while (System.nanoTime() < end);
+        return new double[]{first, last};
+    }
+
     /** The suffix of each language model's twin that runs every step on the steerable graph, identity or not. */
     static final String CONTROLS = "-controls";
 
@@ -312,6 +357,8 @@ public final class BenchmarkSuite {
         try (InProcessEngine engine = new InProcessEngine(m.name(), steerable, plain, BareLoop.threads);
              InProcessEngine controlsAlways = new InProcessEngine(m.name(), steerable, null, BareLoop.threads);
              BareLoop bare = new BareLoop(plain, 1); var decoder = bare.decoder(m.promptLength(), m.tokens(), false)) {
+            for (InProcessEngine e : List.of(engine, controlsAlways)) Interleaved.warm(() -> e.perToken(prompt(m), m.tokens()), 0.3 * warmUpSeconds);
+            Interleaved.warm(decoder::generation, 0.1 * warmUpSeconds);
             ratio("engine in process (no gRPC, 1 stream) ÷ bare loop, time per token", m, "(the engine's own work)", null,
                     () -> engine.perToken(prompt(m), m.tokens()), decoder::generation);
             ratio("engine in process, identity stream: plain graph for identity steps ÷ control ops always (throughput)", m,
@@ -328,8 +375,7 @@ public final class BenchmarkSuite {
 
     /** Another commit's gateway beside this one, per token only: its own row and breakdown, and the two interleaved directly. */
     void otherEngineTokens(GatewayProcess ours, Engine e, Model parens, Model large, BundleCache cache) throws Exception {
-        log("starting the gateway of %s", e.label());
-        try (GatewayProcess theirs = new GatewayProcess(WORK, e.app(), gatewayProperties(parens, large, BareLoop.threads, e), List.of())) {
+        try (GatewayProcess theirs = gateway(e, parens, large)) {
             for (Model m : List.of(parens, large)) {
                 tokensAgainstBare(theirs, e, m, cache);
                 Stats.Spread token = Stats.Spread.of(Interleaved.ratios(() -> perToken(theirs, start(m, identity()).build()),
@@ -364,6 +410,7 @@ public final class BenchmarkSuite {
             bareSteps.add(s);
             return s;
         };
+        Interleaved.warm(decoder::generation, 0.1 * warmUpSeconds);
         Stats.Spread quiet = Stats.Spread.of(Interleaved.ratios(gateway, bare, 1, pairs));
         List<GatewayToken> quietTokens = List.copyOf(tokens.subList(1, tokens.size()));
         List<Double> quietBare = List.copyOf(bareSteps.subList(1, bareSteps.size()));
@@ -675,8 +722,7 @@ public final class BenchmarkSuite {
      * checkout against it directly, both gateways running and their blocks alternating.
      */
     void otherEngine(GatewayProcess ours, Engine e, Model parens, Model large, BundleCache cache) throws Exception {
-        log("starting the gateway of %s", e.label());
-        try (GatewayProcess theirs = new GatewayProcess(WORK, e.app(), gatewayProperties(parens, large, BareLoop.threads, e), List.of())) {
+        try (GatewayProcess theirs = gateway(e, parens, large)) {
             for (Model m : List.of(parens, large)) {
                 lmGateway(theirs, e, m, cache);
                 if (!report.hasEngineRows(current.label(), m.name())) lmGateway(ours, current, m, cache);
@@ -695,7 +741,7 @@ public final class BenchmarkSuite {
         int threads = BareLoop.threads;
         BareLoop.threads = 2 * threads;
         log("starting the gateway with %d intra-op threads", BareLoop.threads);
-        try (GatewayProcess gw = new GatewayProcess(WORK, GatewayProcess.APP, gatewayProperties(parens, large, BareLoop.threads, current), List.of())) {
+        try (GatewayProcess gw = gateway(current, parens, large)) {
             Path steerable = cache.bundleFor(large.checkpoint(), CheckpointConverter.Options.STEERABLE);
             Model m = new Model(large.name() + " (" + BareLoop.threads + " threads)", large.checkpoint(), large.promptLength(),
                     large.tokens(), large.heads(), large.layers(), large.headDim(), large.vocab());

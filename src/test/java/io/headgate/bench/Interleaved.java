@@ -23,6 +23,12 @@ final class Interleaved {
         double of(double a, double b);
     }
 
+    /** Runs {@code b} over and over for {@code seconds}, unmeasured: code in this JVM gets compiled before it is timed. */
+    static void warm(Block b, double seconds) throws Exception {
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        while (System.nanoTime() < end) b.measure();
+    }
+
     /** {@code pairs} ratios A/B after {@code warmUp} blocks of each. */
     static List<Double> ratios(Block a, Block b, int warmUp, int pairs) throws Exception {
         return pairs(a, b, warmUp, pairs, 0, (x, y) -> x / y);
