@@ -138,6 +138,19 @@ final class BareLoop implements AutoCloseable {
             return (System.nanoTime() - t0) / 1e9 / steps;
         }
 
+        /**
+         * One stream of {@code tokens} tokens timed as the gateway's client times one: the prefill
+         * (which gives the first token), then {@code tokens - 1} decode steps.
+         */
+        BenchmarkSuite.TokenTimes stream() throws Exception {
+            long t0 = System.nanoTime();
+            prefill();
+            long first = System.nanoTime();
+            block(tokens - 1);
+            long last = System.nanoTime();
+            return new BenchmarkSuite.TokenTimes((last - first) / 1e9 / (tokens - 1), (last - t0) / 1e9 / tokens);
+        }
+
         /** One generation of {@code tokens} steps after a fresh prefill: seconds per step. */
         double generation() throws Exception {
             position = -1;

@@ -385,12 +385,26 @@ public final class BenchmarkSuite {
         }
     }
 
-    /** A stream's token time through the gateway, and its step from the gateway's own step histogram. */
-    record GatewayToken(double perToken, StepTimes steps) {
+    /**
+     * One stream's time per token, two ways: between its first and last tokens (the decode steps, as
+     * the issue's goals and the PyTorch row take it), and whole, from the request to the last token
+     * (the call's setup and the prefill in it). Tokens that reach a starved client late and all at
+     * once shorten the first and cannot shorten the second.
+     */
+    record TokenTimes(double decode, double whole) {
+        static TokenTimes of(long startNanos, List<Long> arrivals) {
+            int n = arrivals.size();
+            return new TokenTimes((arrivals.getLast() - arrivals.getFirst()) / 1e9 / (n - 1), (arrivals.getLast() - startNanos) / 1e9 / n);
+        }
+    }
+
+    /** A stream's token times through the gateway, and its step from the gateway's own step histogram. */
+    record GatewayToken(TokenTimes times, StepTimes steps) {
     }
 
     /**
-     * Gateway ÷ bare loop per token, one stream, and from the same pairs where a token's time goes:
+     * Gateway ÷ bare loop per token, one stream, between first and last tokens and (a second row
+     * from the same pairs) over the whole stream; and from the same pairs where a token's time goes:
      * the graph (the bare loop's step), the engine's step beyond it (the gateway's step histogram
      * less the graph), and the rest (scheduling turns, delivery to the client).
      */
@@ -398,40 +412,54 @@ public final class BenchmarkSuite {
         String goal = m.large() ? "≤ 1.10" : "≤ 2";
         DoublePredicate met = m.large() ? r -> r <= 1.10 : r -> r <= 2;
         List<GatewayToken> tokens = new ArrayList<>();
-        List<Double> bareSteps = new ArrayList<>();
+        List<TokenTimes> bareTimes = new ArrayList<>();
         Interleaved.Block gateway = () -> {
             StepTimes before = StepTimes.read(gw, m.name());
-            double t = perToken(gw, start(m, identity()).build());
+            GatewayProcess.Run run = gw.runAll(List.of(start(m, identity()).build()), null).getFirst();
+            TokenTimes t = TokenTimes.of(run.startNanos, run.arrivals);
             tokens.add(new GatewayToken(t, StepTimes.read(gw, m.name()).since(before)));
-            return t;
+            return t.decode();
         };
         Interleaved.Block bare = () -> {
-            double s = decoder.generation();
-            bareSteps.add(s);
-            return s;
+            TokenTimes t = decoder.stream();
+            bareTimes.add(t);
+            return t.decode();
         };
-        Interleaved.warm(decoder::generation, 0.1 * warmUpSeconds);
+        Interleaved.warm(bare, 0.1 * warmUpSeconds);
+        bareTimes.clear();
+        // each pair adds one entry to both lists, the warm-up pair first: entry i of one pairs with entry i of the other
         Stats.Spread quiet = Stats.Spread.of(Interleaved.ratios(gateway, bare, 1, pairs));
-        List<GatewayToken> quietTokens = List.copyOf(tokens.subList(1, tokens.size()));
-        List<Double> quietBare = List.copyOf(bareSteps.subList(1, bareSteps.size()));
+        int quietEnd = tokens.size();
         Stats.Spread underLoad = engine.current() && loaded ? underLoad(gateway, bare) : null;
         String what = "gateway (gRPC, 1 stream) ÷ bare loop, time per token";
-        if (engine.current()) report.ratio(new Report.Ratio(what, m.name(), quiet, underLoad, goal, met));
+        if (engine.current()) {
+            report.ratio(new Report.Ratio(what, m.name(), quiet, underLoad, goal, met));
+            report.ratio(new Report.Ratio(what + " of a whole stream (from the request: the call's setup and the prefill in it)", m.name(),
+                    wholeRatios(tokens, bareTimes, 1, quietEnd), underLoad == null ? null : wholeRatios(tokens, bareTimes, quietEnd + 1, tokens.size()),
+                    "(beside the row above)", null));
+        }
         report.engine(engine.label(), what, m.name(), quiet);
 
         List<Double> perToken = new ArrayList<>(), graph = new ArrayList<>(), beyond = new ArrayList<>(), collect = new ArrayList<>(),
                 delivery = new ArrayList<>();
-        for (int i = 0; i < quietTokens.size(); i++) {
-            GatewayToken g = quietTokens.get(i);
-            double b = quietBare.get(i), step = g.steps().perDecodeStep();
-            perToken.add(g.perToken());
-            graph.add(b / g.perToken());
-            beyond.add(Math.max(0, step - b) / g.perToken());
-            if (g.steps().splitsCollect()) collect.add(g.steps().collectPerDecodeStep() / g.perToken());
-            delivery.add(Math.max(0, g.perToken() - step) / g.perToken());
+        for (int i = 1; i < quietEnd; i++) {
+            GatewayToken g = tokens.get(i);
+            double t = g.times().decode(), b = bareTimes.get(i).decode(), step = g.steps().perDecodeStep();
+            perToken.add(t);
+            graph.add(b / t);
+            beyond.add(Math.max(0, step - b) / t);
+            if (g.steps().splitsCollect()) collect.add(g.steps().collectPerDecodeStep() / t);
+            delivery.add(Math.max(0, t - step) / t);
         }
         report.breakdown(engine.label(), m.name(), String.format("%.1f µs", 1e6 * median(perToken)), percent(graph), percent(beyond),
                 collect.isEmpty() ? "(not recorded)" : percent(collect), percent(delivery));
+    }
+
+    /** Gateway ÷ bare per token of a whole stream, over the pairs {@code from} (inclusive) to {@code to}. */
+    private static Stats.Spread wholeRatios(List<GatewayToken> gateway, List<TokenTimes> bare, int from, int to) {
+        List<Double> ratios = new ArrayList<>();
+        for (int i = from; i < to; i++) ratios.add(gateway.get(i).times().whole() / bare.get(i).whole());
+        return Stats.Spread.of(ratios);
     }
 
     static double median(List<Double> values) {
@@ -799,6 +827,7 @@ public final class BenchmarkSuite {
         int n = run.arrivals.size();
         return (run.arrivals.get(n - 1) - run.arrivals.getFirst()) / 1e9 / (n - 1);
     }
+
 
     /**
      * Tokens per second while every stream of a group is decoding: from the last stream's first

@@ -75,7 +75,9 @@ final class GatewayProcess implements AutoCloseable {
         log = work.resolve("gateway-" + port + ".log");
         process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         awaitReady();
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        // the client's callbacks only record times and send short messages: run them on the channel's
+        // event loop, not handed to a pool thread per message, so the client competes less with the gateway
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().directExecutor().build();
         stub = GeneratorGrpc.newStub(channel);
         diffusion = DiffusionGrpc.newStub(channel);
         forecaster = ForecasterGrpc.newStub(channel);
