@@ -167,7 +167,7 @@ class EtcdGatewayTest extends GatewayTestBase {
     }
 
     private String readiness() throws Exception {
-        try (HttpClient http = HttpClient.newHttpClient()) {
+        try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) { // as Prometheus scrapes; see GatewayProcess.get
             return http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.ofString()).body();
         }
     }

@@ -27,7 +27,7 @@ class MetricsAndHealthTest extends GatewayTestBase {
     URI ready;
 
     static String get(URI uri) throws Exception {
-        try (HttpClient http = HttpClient.newHttpClient()) {
+        try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) { // as Prometheus scrapes; see GatewayProcess.get
             return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString()).body();
         }
     }
