@@ -231,21 +231,25 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
         while (!reading.isEmpty()) {
             // prompts not yet begun first, in slot order (their first chunks batch), then the shortest rest:
             // a short prompt's first token does not wait behind a long prompt's chunks
-            reading.sort(Comparator.comparingInt(s -> s.state().cached == 0 ? -1 : s.state().length - s.state().cached));
+            reading.sort(Comparator.comparingInt(s -> s.state().cached == 0 ? -1 : rest(s)));
             Stream<LmState, TokenEvent, Completion> next = reading.getFirst();
             int budget = pacer.nextPass(decoding, read, System.nanoTime() - t0);
             // a pass costs about a decode pass's weight reads however few tokens it reads: no scraps
-            if (budget <= 0 || read > 0 && budget < pacer.floor() && budget < next.state().length - next.state().cached) break;
-            // first chunks of neighbouring slots batch together (as many rows as the budget allows one
-            // token each); ONNX Runtime's GroupQueryAttention takes one row at a time once a row has a past
-            int n = 1;
+            if (budget <= 0 || read > 0 && budget < pacer.floor() && budget < rest(next)) break;
+            // first chunks of neighbouring slots batch together, cut to one length; ONNX Runtime's
+            // GroupQueryAttention takes one row at a time once a row has a past, so a row joins only while
+            // the budget still reads the shortest prompt of the run whole: spread thinner, every prompt
+            // would be begun and none finished, and each would then need passes of its own
+            int n = 1, chunk = Math.min(budget, rest(next));
             if (next.state().cached == 0) {
-                while (n < reading.size() && n < budget && reading.get(n).state().cached == 0
-                        && reading.get(n).slot() == reading.get(n - 1).slot() + 1) n++;
+                while (n < reading.size() && reading.get(n).state().cached == 0 && reading.get(n).slot() == reading.get(n - 1).slot() + 1) {
+                    int shortest = Math.min(chunk, rest(reading.get(n)));
+                    if (budget / (n + 1) < shortest) break;
+                    chunk = shortest;
+                    n++;
+                }
             }
             List<Stream<LmState, TokenEvent, Completion>> run = reading.subList(0, n);
-            int chunk = budget / n;
-            for (var s : run) chunk = Math.min(chunk, s.state().length - s.state().cached);
             long p0 = System.nanoTime();
             prefillChunk(run, chunk);
             pacer.passed(chunk * n, System.nanoTime() - p0);
@@ -253,6 +257,11 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
             reading.removeIf(s -> s.state().promptLogits != null);
         }
         return read;
+    }
+
+    /** The prompt tokens a stream has still to read. */
+    private static int rest(Stream<LmState, TokenEvent, Completion> s) {
+        return s.state().length - s.state().cached;
     }
 
     /** {@code chunk} more prompt tokens of each stream in {@code run} (neighbouring slots), and of their shadows. */

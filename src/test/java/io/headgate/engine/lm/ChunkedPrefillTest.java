@@ -110,6 +110,68 @@ class ChunkedPrefillTest {
     }
 
     /**
+     * A burst of short prompts beside a decoding stream, paced to the floor: each step reads whole
+     * prompts, several to a pass, rather than a sliver of every prompt. Slivers would finish none in
+     * that step, and each begun prompt would then need a pass of its own (GroupQueryAttention takes
+     * one row at a time once a row has a past), so the burst's last first token would come a step
+     * per prompt later.
+     */
+    @Test
+    void aBurstOfShortPromptsIsReadWholeSeveralToAPass() throws Exception {
+        long[] prompt = ParensLm.encode("(()[]<=");
+        int burst = 8, perPass = CausalLmWorkload.PACED_FLOOR / prompt.length;
+        assertThat(perPass).as("the floor reads several such prompts").isBetween(2, burst - 1);
+        try (CausalLmGraph graph = ParensLm.graph()) {
+            var ident = new Steering(SteeringTag.IDENTITY, ControlRow.identity(graph.manifest().dimensions()), null);
+            var workload = new CausalLmWorkload(graph, new CausalLmWorkload.Config(16, 0, 512, 1e-9), ParensLm::decode,
+                    LmMeters.detached("parens-lm"));
+            List<LmState> states = new ArrayList<>();
+            for (int i = 0; i < burst; i++) {
+                states.add(workload.open(new LmRequest(prompt, SamplingParams.greedy(), 2, List.of(), true, LmRequest.Shadow.NONE)));
+            }
+            List<LmSink> sinks = new ArrayList<>();
+            List<Integer> finishedAtEachToken = new ArrayList<>();
+            List<Integer> begunUnfinished = new ArrayList<>();
+            java.util.concurrent.atomic.AtomicReference<Scheduler<LmState, Void, TokenEvent, Completion>> scheduler = new java.util.concurrent.atomic.AtomicReference<>();
+            LmSink running = new LmSink() {
+                int tokens;
+
+                @Override
+                public void event(StreamEvent<TokenEvent, Completion> event) {
+                    // on the scheduler thread, between steps: the burst is queued at once and admitted in one turn
+                    if (event instanceof StreamEvent.Output<TokenEvent, Completion> && ++tokens == 2) {
+                        for (LmState st : states) {
+                            LmSink sink = new LmSink();
+                            sinks.add(sink);
+                            scheduler.get().submit(st, ident, 0, sink);
+                        }
+                    } else if (event instanceof StreamEvent.Output<TokenEvent, Completion> && tokens > 2) {
+                        int finished = 0, begun = 0;
+                        for (LmState st : states) {
+                            if (st.decoding || st.promptLogits != null) finished++;
+                            else if (st.cached > 0) begun++;
+                        }
+                        finishedAtEachToken.add(finished);
+                        begunUnfinished.add(begun);
+                    }
+                    super.event(event);
+                }
+            };
+            try (var s = new Scheduler<>("parens-lm", workload, new Scheduler.Config(16), EngineMetrics.detached())) {
+                scheduler.set(s);
+                s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 50, List.of(), true,
+                        LmRequest.Shadow.NONE)), ident, 0, running);
+                assertThat(running.outputs()).as("the running stream ran to its end").hasSize(50);
+                for (LmSink sink : sinks) assertThat(sink.outputs()).hasSize(2);
+            }
+            assertThat(begunUnfinished).as("prompts begun but not finished, at each of the running stream's tokens").containsOnly(0);
+            int steps = (burst + perPass - 1) / perPass;
+            assertThat(finishedAtEachToken.subList(0, steps)).as("prompts read, step by step")
+                    .isEqualTo(java.util.stream.IntStream.rangeClosed(1, steps).map(k -> Math.min(burst, k * perPass)).boxed().toList());
+        }
+    }
+
+    /**
      * Runs a short prompt, then submits {@code prompt} beside it; returns, for each token of the
      * running stream until the long prompt's first token, how many of its prompt tokens were cached
      * since the running stream's previous token. The sink runs on the scheduler thread, between steps,
