@@ -134,31 +134,35 @@ public final class BenchmarkSuite {
     void run() throws Exception {
         Model parens = parens(), large = large();
         BundleCache cache = new BundleCache(WORK.resolve("bundles"), new CheckpointConverter(m -> { }));
-        if (runs("graph")) for (Model m : List.of(parens, large)) graphComparisons(m, cache);
+        section("graph", () -> {
+            for (Model m : List.of(parens, large)) graphComparisons(m, cache);
+        });
         if (runs("gateway") || runs("tokens") || runs("arrivals") || runs("kinds") || runs("engines")) {
             try (GatewayProcess gw = gateway(current, parens, large)) {
-                if (runs("gateway")) {
+                section("gateway", () -> {
                     for (Model m : List.of(parens, large)) lmGateway(gw, current, m, cache);
                     bursts(gw, large);
                     steeringLatency(gw, large);
                     memory(gw, large);
                     pytorch(gw, large);
-                }
-                if (runs("tokens") && !runs("gateway")) {
+                });
+                if (!runs("gateway")) section("tokens", () -> {
                     for (Model m : List.of(parens, large)) tokensAgainstBare(gw, current, m, cache);
                     for (Engine e : others) otherEngineTokens(gw, e, parens, large, cache);
-                }
-                if (runs("arrivals")) {
+                });
+                section("arrivals", () -> {
                     for (Model m : List.of(large, parens)) for (int n : new int[]{16, 64}) arrivals(gw, m, n);
-                }
-                if (runs("kinds")) {
+                });
+                section("kinds", () -> {
                     new KindRows(report, pairs, loaded).diffusion(gw);
                     new KindRows(report, pairs, loaded).forecast(gw);
-                }
-                if (runs("engines")) for (Engine e : others) otherEngine(gw, e, parens, large, cache);
+                });
+                section("engines", () -> {
+                    for (Engine e : others) otherEngine(gw, e, parens, large, cache);
+                });
             }
         }
-        if (runs("threads")) twoThreads(parens, large, cache);
+        section("threads", () -> twoThreads(parens, large, cache));
         String block = report.markdown(pairs, loaded);
         System.out.println(block);
         if (only.isEmpty() || publish) {
@@ -166,6 +170,25 @@ public final class BenchmarkSuite {
         } else {
             Files.writeString(WORK.resolve("results.md"), block + "\n");
             System.out.println("partial run: written to " + WORK.resolve("results.md"));
+        }
+    }
+
+    interface Section {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs a section when it was asked for. One that fails stops there, says so in the results and
+     * in the log, and the run goes on: the rows measured before it and the other sections are kept.
+     */
+    private void section(String name, Section body) {
+        if (!runs(name)) return;
+        try {
+            body.run();
+        } catch (Exception e) {
+            log("section %s stopped: %s", name, e);
+            e.printStackTrace(System.out);
+            report.note("The " + name + " section stopped early (" + e + "); its remaining rows are missing from this run.");
         }
     }
 
@@ -852,15 +875,19 @@ public final class BenchmarkSuite {
         }
     }
 
-    /**
-     * {@link #steadyRate} of {@code starts} run together. Short streams of a fast model can miss one
-     * another (the first ends before the last begins, on a busy machine): such a run is run again,
-     * twice at most.
-     */
+    /** {@link #steadyRate} of {@code starts} run together. */
     static double steadyRate(GatewayProcess gw, List<Start> starts) throws Exception {
+        return overlapping(() -> steadyRate(gw.runAll(starts, null)));
+    }
+
+    /**
+     * A rate of streams run together. Short streams of a fast model can miss one another (the first
+     * ends before the last begins, on a busy machine): such a run is run again, twice at most.
+     */
+    static double overlapping(Interleaved.Block rate) throws Exception {
         for (int attempt = 1; ; attempt++) {
             try {
-                return steadyRate(gw.runAll(starts, null));
+                return rate.measure();
             } catch (NeverAllDecoding e) {
                 if (attempt == 3) throw e;
             }
