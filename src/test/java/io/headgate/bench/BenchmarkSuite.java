@@ -302,7 +302,7 @@ public final class BenchmarkSuite {
         double first = Double.NaN, last;
         do {
             GatewayProcess.Run r = gw.runAll(streams(m, n, i -> identity()), null).getFirst();
-            last = (r.arrivals.getLast() - r.arrivals.getFirst()) / 1e9 / (r.arrivals.size() - 1);
+            last = TokenTimes.of(r.startNanos, r.arrivals).decode();
             if (Double.isNaN(first)) first = last;
         } while (System.nanoTime() < end);
         return new double[]{first, last};
@@ -410,7 +410,7 @@ public final class BenchmarkSuite {
 
     /**
      * One stream's time per token, two ways: between its first and last tokens (the decode steps, as
-     * the issue's goals and the PyTorch row take it), and whole, from the request to the last token
+     * the goals in BENCHMARKS.md and the PyTorch row take it), and whole, from the request to the last token
      * (the call's setup and the prefill in it). Tokens that reach a starved client late and all at
      * once shorten the first and cannot shorten the second.
      */
@@ -847,10 +847,8 @@ public final class BenchmarkSuite {
     /** One stream's time per token after the first, from client-side arrival times. */
     static double perToken(GatewayProcess gw, Start start) throws Exception {
         GatewayProcess.Run run = gw.runAll(List.of(start), null).getFirst();
-        int n = run.arrivals.size();
-        return (run.arrivals.get(n - 1) - run.arrivals.getFirst()) / 1e9 / (n - 1);
+        return TokenTimes.of(run.startNanos, run.arrivals).decode();
     }
-
 
     /**
      * Tokens per second while every stream of a group is decoding: from the last stream's first
