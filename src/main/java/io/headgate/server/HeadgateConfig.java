@@ -176,9 +176,9 @@ public interface HeadgateConfig {
          * While streams decode, the prompt tokens a language model reads in a step take about this multiple
          * of the step's decode pass at most (estimated from recent passes; never under 32 tokens, never over
          * {@code prefill-tokens-per-step}), so a prompt delays the running streams' next token in proportion
-         * to their own step, whatever the batch size. 0: the token budget alone. 1: on bench-llama with
-         * Poisson arrivals the inter-token p99 ÷ p50 fell from 8–10 (the token budget alone) to 3.2 at the
-         * same throughput, against 5 at 1.5; a long prompt's first token comes later (BENCHMARKS.md).
+         * to their own step, whatever the batch size, at the cost of a long prompt's first token. 0: the
+         * token budget alone. The default was chosen by the arrivals benchmark (BENCHMARKS.md, "Prefill
+         * paced by the decode pass").
          */
         @WithDefault("1.0")
         double prefillShare();

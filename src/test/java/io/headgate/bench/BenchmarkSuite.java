@@ -298,14 +298,10 @@ public final class BenchmarkSuite {
 
     /** Runs {@code n} streams of {@code m} back to back for {@code seconds}; the first and last runs' time per token (of the first stream). */
     private static double[] warm(GatewayProcess gw, Model m, int n, double seconds) throws Exception {
-        long end = System.nanoTime() + (long) (seconds * 1e9);
-        double first = Double.NaN, last;
-        do {
+        return Interleaved.warm(() -> {
             GatewayProcess.Run r = gw.runAll(streams(m, n, i -> identity()), null).getFirst();
-            last = TokenTimes.of(r.startNanos, r.arrivals).decode();
-            if (Double.isNaN(first)) first = last;
-        } while (System.nanoTime() < end);
-        return new double[]{first, last};
+            return TokenTimes.of(r.startNanos, r.arrivals).decode();
+        }, seconds);
     }
 
     /** The suffix of each language model's twin that runs every step on the steerable graph, identity or not. */
@@ -879,13 +875,13 @@ public final class BenchmarkSuite {
     }
 
     /**
-     * A rate of streams run together. Short streams of a fast model can miss one another (the first
-     * ends before the last begins, on a busy machine): such a run is run again, twice at most.
+     * What a run of streams together gives. Short streams of a fast model can miss one another (the
+     * first ends before the last begins, on a busy machine): such a run is run again, twice at most.
      */
-    static double overlapping(Interleaved.Block rate) throws Exception {
+    static <T> T overlapping(java.util.concurrent.Callable<T> run) throws Exception {
         for (int attempt = 1; ; attempt++) {
             try {
-                return rate.measure();
+                return run.call();
             } catch (NeverAllDecoding e) {
                 if (attempt == 3) throw e;
             }

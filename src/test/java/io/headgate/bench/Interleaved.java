@@ -23,10 +23,15 @@ final class Interleaved {
         double of(double a, double b);
     }
 
-    /** Runs {@code b} over and over for {@code seconds}, unmeasured: code in this JVM gets compiled before it is timed. */
-    static void warm(Block b, double seconds) throws Exception {
+    /**
+     * Runs {@code b} over and over for {@code seconds} (once at least), unmeasured, so that the code it
+     * runs is compiled before it is timed; its first and last values, to show what warming did.
+     */
+    static double[] warm(Block b, double seconds) throws Exception {
         long end = System.nanoTime() + (long) (seconds * 1e9);
-        while (System.nanoTime() < end) b.measure();
+        double first = b.measure(), last = first;
+        while (System.nanoTime() < end) last = b.measure();
+        return new double[]{first, last};
     }
 
     /** {@code pairs} ratios A/B after {@code warmUp} blocks of each. */

@@ -59,6 +59,15 @@ final class KindRows {
         return out;
     }
 
+    /** A group of images diffused together, and its steps per second while all of them ran. */
+    private record Diffused(List<GatewayProcess.DiffusionRun> runs, double stepsPerSecond) {
+    }
+
+    /** Each image's step arrival times. */
+    private static List<List<Long>> steps(List<GatewayProcess.DiffusionRun> runs) {
+        return runs.stream().map(x -> x.steps).toList();
+    }
+
     /** Time per step of one image, from its steps' arrival times. */
     static double secondsPerStep(GatewayProcess.DiffusionRun run) {
         return (run.steps.getLast() - run.steps.getFirst()) / 1e9 / (run.steps.size() - 1);
@@ -74,14 +83,13 @@ final class KindRows {
             for (boolean three : new boolean[]{false, true}) {
                 List<Double> steps = new ArrayList<>(), images = new ArrayList<>();
                 for (int r = 0; r < Math.max(3, pairs / 2); r++) {
-                    List<List<GatewayProcess.DiffusionRun>> run = new ArrayList<>(1);
-                    steps.add(BenchmarkSuite.overlapping(() -> {
-                        run.clear();
-                        run.add(gw.diffuse(images(n, three ? KindRows::threeRows : KindRows::oneRow)));
-                        return steadyRate(run.getFirst().stream().map(x -> x.steps).toList());
-                    }));
-                    long begin = run.getFirst().stream().mapToLong(x -> x.startNanos).min().orElseThrow();
-                    long end = run.getFirst().stream().mapToLong(x -> x.steps.getLast()).max().orElseThrow();
+                    Diffused d = BenchmarkSuite.overlapping(() -> {
+                        List<GatewayProcess.DiffusionRun> runs = gw.diffuse(images(n, three ? KindRows::threeRows : KindRows::oneRow));
+                        return new Diffused(runs, steadyRate(steps(runs)));
+                    });
+                    steps.add(d.stepsPerSecond());
+                    long begin = d.runs().stream().mapToLong(x -> x.startNanos).min().orElseThrow();
+                    long end = d.runs().stream().mapToLong(x -> x.steps.getLast()).max().orElseThrow();
                     images.add(n / ((end - begin) / 1e9));
                 }
                 report.kind("diffusion, " + n + (n == 1 ? " image" : " images") + " at once, " + (three ? "3 rows (CFG + PAG)" : "1 row"),
@@ -92,8 +100,8 @@ final class KindRows {
         for (int n : new int[]{1, 16}) {
             kindRatio("diffusion: 3 rows (CFG + PAG) ÷ 1 row, time per step, " + n + (n == 1 ? " image" : " images"), "digits-dit",
                     "(three rows' work)", null,
-                    () -> 1 / BenchmarkSuite.overlapping(() -> steadyRate(gw.diffuse(images(n, KindRows::threeRows)).stream().map(x -> x.steps).toList())),
-                    () -> 1 / BenchmarkSuite.overlapping(() -> steadyRate(gw.diffuse(images(n, KindRows::oneRow)).stream().map(x -> x.steps).toList())));
+                    () -> 1 / BenchmarkSuite.overlapping(() -> steadyRate(steps(gw.diffuse(images(n, KindRows::threeRows))))),
+                    () -> 1 / BenchmarkSuite.overlapping(() -> steadyRate(steps(gw.diffuse(images(n, KindRows::oneRow))))));
         }
         try (DiffusionGraph graph = DigitsDit.graph()) {
             GuidedSampler sampler = new GuidedSampler(graph);

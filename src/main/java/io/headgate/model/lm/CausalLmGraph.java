@@ -277,11 +277,7 @@ public final class CausalLmGraph implements AutoCloseable {
                         : views.view(logits, 0, all ? new long[]{rows, 1, vocab} : new long[]{rows, vocab}));
                 analysedRows = 0;
                 if (manifest.analysis()) pinAnalysisOutputs(pinned, rows);
-            }
-            if (bound != null) {
-                bound.run(inputs, pinned, storage, firstSlot, rows);
-            } else {
-                if (reused == null) {
+                if (bound == null) { // the host cache's rows, read and written in place
                     HostCacheStorage host = (HostCacheStorage) storage;
                     long[] cacheShape = host.geometry().shape(rows);
                     int offset = host.offset(firstSlot);
@@ -294,6 +290,10 @@ public final class CausalLmGraph implements AutoCloseable {
                         pinned.put(presentValue(l), v);
                     }
                 }
+            }
+            if (bound != null) {
+                bound.run(inputs, pinned, storage, firstSlot, rows);
+            } else {
                 (plainRun ? plain : session).run(inputs, Set.of(), pinned, runOptions).close();
                 if (plainRun) identityRuns++;
                 if (reusable && reused == null) {

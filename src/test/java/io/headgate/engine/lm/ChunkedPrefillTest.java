@@ -15,6 +15,8 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -132,7 +134,7 @@ class ChunkedPrefillTest {
             List<LmSink> sinks = new ArrayList<>();
             List<Integer> finishedAtEachToken = new ArrayList<>();
             List<Integer> begunUnfinished = new ArrayList<>();
-            java.util.concurrent.atomic.AtomicReference<Scheduler<LmState, Void, TokenEvent, Completion>> scheduler = new java.util.concurrent.atomic.AtomicReference<>();
+            AtomicReference<Scheduler<LmState, Void, TokenEvent, Completion>> scheduler = new AtomicReference<>();
             LmSink running = new LmSink() {
                 int tokens;
 
@@ -167,7 +169,7 @@ class ChunkedPrefillTest {
             assertThat(begunUnfinished).as("prompts begun but not finished, at each of the running stream's tokens").containsOnly(0);
             int steps = (burst + perPass - 1) / perPass;
             assertThat(finishedAtEachToken.subList(0, steps)).as("prompts read, step by step")
-                    .isEqualTo(java.util.stream.IntStream.rangeClosed(1, steps).map(k -> Math.min(burst, k * perPass)).boxed().toList());
+                    .isEqualTo(IntStream.rangeClosed(1, steps).map(k -> Math.min(burst, k * perPass)).boxed().toList());
         }
     }
 
