@@ -64,24 +64,35 @@ final class Arrivals {
         return ids;
     }
 
-    /** What one schedule's run gave, from the client's timestamps, over its streams after the first {@code skip} (the ramp). */
-    record Outcome(double tokensPerSecond, double inFlight, List<Double> gapsMs, List<Double> firstTokenMs) {
+    /**
+     * What one schedule's run gave, from the client's timestamps, over its streams after the first
+     * {@code skip} (the ramp); streams in flight also over the window's first and last quarters, which
+     * differ where the queue grows through the run.
+     */
+    record Outcome(double tokensPerSecond, double inFlight, double inFlightFirstQuarter, double inFlightLastQuarter,
+                   List<Double> gapsMs, List<Double> firstTokenMs) {
         static Outcome of(List<GatewayProcess.Run> runs, int skip) {
             List<GatewayProcess.Run> measured = runs.subList(skip, runs.size());
-            long from = measured.getFirst().startNanos, to = runs.getLast().startNanos;
-            long tokens = 0, busy = 0;
+            long from = measured.getFirst().startNanos, to = runs.getLast().startNanos, quarter = (to - from) / 4;
+            long tokens = 0;
+            for (GatewayProcess.Run r : runs) for (long a : r.arrivals) if (a > from && a <= to) tokens++;
             List<Double> gaps = new ArrayList<>(), first = new ArrayList<>();
-            for (GatewayProcess.Run r : runs) {
-                for (long a : r.arrivals) if (a > from && a <= to) tokens++;
-                long end = r.arrivals.isEmpty() ? r.startNanos : r.arrivals.getLast();
-                busy += Math.max(0, Math.min(end, to) - Math.max(r.startNanos, from)); // time in flight inside the window
-            }
             for (GatewayProcess.Run r : measured) {
                 first.add((r.arrivals.getFirst() - r.startNanos) / 1e6);
                 for (int i = 1; i < r.arrivals.size(); i++) gaps.add((r.arrivals.get(i) - r.arrivals.get(i - 1)) / 1e6);
             }
-            double window = (to - from) / 1e9;
-            return new Outcome(tokens / window, busy / 1e9 / window, gaps, first);
+            return new Outcome(tokens / ((to - from) / 1e9), inFlight(runs, from, to), inFlight(runs, from, from + quarter),
+                    inFlight(runs, to - quarter, to), gaps, first);
+        }
+
+        /** The mean number of streams between their start and their last token over [from, to]. */
+        private static double inFlight(List<GatewayProcess.Run> runs, long from, long to) {
+            long busy = 0;
+            for (GatewayProcess.Run r : runs) {
+                long end = r.arrivals.isEmpty() ? r.startNanos : r.arrivals.getLast();
+                busy += Math.max(0, Math.min(end, to) - Math.max(r.startNanos, from));
+            }
+            return (double) busy / (to - from);
         }
     }
 }

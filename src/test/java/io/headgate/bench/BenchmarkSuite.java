@@ -79,7 +79,7 @@ public final class BenchmarkSuite {
         Set<String> only = new HashSet<>();
         List<Engine> others = new ArrayList<>();
         String usage = "usage: bench/run [--pairs N | --quick] [--loaded] [--only " + String.join("|", SECTIONS)
-                + "]... [--publish] [--threads N] [--chunk TOKENS] [--share MULTIPLE] [--warm-up SECONDS] [--engine LABEL=QUARKUS_APP_DIR]...";
+                + "]... [--publish] [--threads N] [--chunk TOKENS] [--share MULTIPLE] [--load FRACTION] [--warm-up SECONDS] [--engine LABEL=QUARKUS_APP_DIR]...";
         boolean publish = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -98,6 +98,10 @@ public final class BenchmarkSuite {
                 case "--threads" -> BareLoop.threads = Integer.parseInt(args[++i]);
                 case "--chunk" -> chunk = Integer.parseInt(args[++i]);
                 case "--share" -> share = Double.parseDouble(args[++i]);
+                case "--load" -> {
+                    load = Double.parseDouble(args[++i]);
+                    if (!(load > 0)) throw new IllegalArgumentException("--load " + args[i] + ": need a fraction > 0 of the closed loop's rate");
+                }
                 case "--warm-up" -> warmUpSeconds = Double.parseDouble(args[++i]);
                 case "--engine" -> {
                     String[] e = args[++i].split("=", 2);
@@ -312,6 +316,13 @@ public final class BenchmarkSuite {
 
     /** {@code --share}: the prefill share of this checkout's language models (their {@link #TOKENS} twins have none); null: the gateway's default. */
     static Double share;
+
+    /**
+     * {@code --load}: the arrival rate of the staggered rows as a fraction of the rate a closed loop of
+     * n streams sustains. At 1.0 the server is offered all it can do, a queue with no steady state:
+     * streams pile up for as long as the run lasts, and every latency percentile grows with the run.
+     */
+    static double load = 0.8;
 
     /** The suffix of each language model's twin that reads prompts within the token budget alone (no prefill share). */
     static final String TOKENS = "-tokens";
@@ -564,8 +575,9 @@ public final class BenchmarkSuite {
     }
 
     /**
-     * Streams arriving as a Poisson process at the rate that keeps {@code n} in flight (Little's law,
-     * from a closed-loop calibration on the chunked model), prompts of mixed lengths; the same
+     * Streams arriving as a Poisson process at {@link #load} times the rate a closed loop of {@code n}
+     * streams sustains on the paced model (the rate that would keep n in flight, by Little's law, if
+     * the server kept up at full load), prompts of mixed lengths; the same
      * arrivals are sent to the model reading prompts in chunks paced by the decode pass, to its
      * {@link #TOKENS} twin (chunks by the token budget alone) and to its {@code -whole} twin, in
      * rotating order, and every stream after the ramp is measured.
@@ -578,7 +590,7 @@ public final class BenchmarkSuite {
         java.util.Random random = new java.util.Random(n);
         double seconds = closedLoopSeconds(gw, n, 3 * n,
                 () -> start(m.name(), Arrivals.prompt(random, mix.draw(random), m.vocab()), tokens));
-        double perSecond = n / seconds;
+        double perSecond = load * n / seconds;
         int count = quick ? 3 * n : 5 * n, reps = quick ? 2 : 4;
         List<String> variants = List.of(m.name(), m.name() + TOKENS, m.name() + WHOLE_TWIN);
         List<List<Arrivals.Outcome>> outcomes = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
@@ -597,11 +609,13 @@ public final class BenchmarkSuite {
         decodeOnlyRow(gw, m, n, tokens, reps);
         if (n == 16) {
             report.note(String.format("Staggered arrivals on %s: %d streams per run (the first %d, the ramp, not measured), %d runs per row, "
-                            + "%d tokens each, prompts of %s; arrival rate %.1f streams/s, from a closed loop of %d streams in flight taking %.0f ms each.",
-                    m.name(), count, n, reps, tokens, mix.describe(), perSecond, n, 1e3 * seconds));
+                            + "%d tokens each, prompts of %s; arrival rate %.1f streams/s, %s × the rate of a closed loop of %d streams in flight taking %.0f ms each; "
+                            + "streams in flight: the mean over the measured window, and in brackets the means over its first and last quarters "
+                            + "(a queue that grows through the run has no steady state: the offered load is more than the server does).",
+                    m.name(), count, n, reps, tokens, mix.describe(), perSecond, Stats.number(load), n, 1e3 * seconds));
         } else {
-            report.note(String.format("... and at %d in flight: %d streams per run, arrival rate %.1f streams/s (closed loop: %.0f ms per stream).",
-                    n, count, perSecond, 1e3 * seconds));
+            report.note(String.format("... and at %d in flight: %d streams per run, arrival rate %.1f streams/s (%s × a closed loop taking %.0f ms per stream).",
+                    n, count, perSecond, Stats.number(load), 1e3 * seconds));
         }
     }
 
@@ -647,16 +661,20 @@ public final class BenchmarkSuite {
     }
 
     private void arrivalRow(Model m, int n, String prefill, List<Arrivals.Outcome> runs) {
-        List<Double> rates = new ArrayList<>(), inFlight = new ArrayList<>(), gaps = new ArrayList<>(), first = new ArrayList<>();
+        List<Double> rates = new ArrayList<>(), inFlight = new ArrayList<>(), early = new ArrayList<>(), late = new ArrayList<>(),
+                gaps = new ArrayList<>(), first = new ArrayList<>();
         for (Arrivals.Outcome o : runs) {
             rates.add(o.tokensPerSecond());
             inFlight.add(o.inFlight());
+            early.add(o.inFlightFirstQuarter());
+            late.add(o.inFlightLastQuarter());
             gaps.addAll(o.gapsMs());
             first.addAll(o.firstTokenMs());
         }
         List<Double> g = Stats.sorted(gaps), f = Stats.sorted(first);
         double p50 = Stats.percentile(g, 50), p99 = Stats.percentile(g, 99);
-        report.arrivals(m.name(), Integer.toString(n), prefill, Stats.number(median(rates)), Stats.number(median(inFlight)),
+        report.arrivals(m.name(), Integer.toString(n), prefill, Stats.number(median(rates)),
+                String.format("%s (%s → %s)", Stats.number(median(inFlight)), Stats.number(median(early)), Stats.number(median(late))),
                 String.format("%.2f ms", p50), String.format("%.2f ms", p99), String.format("%.2f", p99 / p50),
                 String.format("%.1f ms", Stats.percentile(f, 50)), String.format("%.1f ms", Stats.percentile(f, 99)), p99 <= 3 * p50 ? "yes" : "no");
     }

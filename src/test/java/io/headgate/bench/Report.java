@@ -146,7 +146,7 @@ final class Report {
                 "| engine | model | time per token | graph (bare loop) | engine step beyond the graph | of which collect and emit | scheduling and gRPC delivery |",
                 breakdowns);
         table(b, "Staggered arrivals: streams arriving as a Poisson process, chunked prefill against whole",
-                "| model | concurrency | prefill | tokens/s | streams in flight (mean) | inter-token p50 | p99 | p99 ÷ p50 | TTFT p50 | TTFT p99 | p99 ≤ 3 × p50 |",
+                "| model | concurrency (closed loop) | prefill | tokens/s | streams in flight: mean (first → last quarter) | inter-token p50 | p99 | p99 ÷ p50 | TTFT p50 | TTFT p99 | p99 ≤ 3 × p50 |",
                 arrivals);
         table(b, "Rates and latencies", "| measurement | model | figures |", rates);
         table(b, "Other kinds", "| measurement | model | figures | goal | met |", kinds);
