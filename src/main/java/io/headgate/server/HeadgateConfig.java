@@ -174,7 +174,8 @@ public interface HeadgateConfig {
 
         /**
          * While streams decode, the prompt tokens a language model reads in a step take about this multiple
-         * of the step's decode pass at most (estimated from recent passes; never under 32 tokens, never over
+         * of the decode pass at most (the shorter of its averages over the last few steps and the last few
+         * seconds, so a burst of streams does not also buy more prefill; never under 8 tokens, never over
          * {@code prefill-tokens-per-step}), so a prompt delays the running streams' next token in proportion
          * to their own step, whatever the batch size, at the cost of a long prompt's first token. 0: the
          * token budget alone. The default was chosen by the arrivals benchmark (BENCHMARKS.md, "Prefill

@@ -68,8 +68,13 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
     private final long[] input;
     private final int[] past;
 
-    /** Prompt tokens the first prefill pass of a step reads at least while streams decode: a prompt is not read a few tokens at a time. */
-    static final int PACED_FLOOR = 32;
+    /**
+     * Prompt tokens the first prefill pass of a step reads at least while streams decode, however
+     * little the decode pass's time allows, so that a prompt always advances. Kept small: with few
+     * rows decoding, a step's prefill is this floor, and on bench-llama 32 tokens cost two to three
+     * decode passes of a few rows where 8 cost about one (BENCHMARKS.md, "Offered load").
+     */
+    static final int PACED_FLOOR = 8;
 
     /**
      * @param slots                streams decoded together
@@ -210,7 +215,7 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
             if (owner.state().decoding && batch.streams().contains(owner)) logits.get(i * vocab, baseline[first + i]);
         }
         long nanos = System.nanoTime() - t1;
-        pacer.decoded(nanos);
+        pacer.decoded(nanos, t1 + nanos);
         batch.timed("decode", nanos);
     }
 

@@ -10,6 +10,12 @@ package io.headgate.engine.lm;
  * per token, so a step that has used its time runs no further pass. The first pass of a step reads
  * at least {@code floor} tokens, so a prompt always advances; with no stream decoding the token
  * budget alone applies.
+ *
+ * <p>A burst of streams lengthens the decode pass (on a CPU its time grows with the rows), and
+ * prefill priced by that pass would lengthen the step as much again, just when every stream's next
+ * token is already late. So the share is of the shorter of two averages of the decode pass: over
+ * the last few steps, and over the last few seconds, which a burst moves only if it lasts
+ * (BENCHMARKS.md, "Offered load").
  */
 final class PrefillPacer {
 
@@ -17,11 +23,14 @@ final class PrefillPacer {
     private static final double DECAY = 0.9;
     /** Weight of the newest decode pass in its running average: a few steps follow a change in batch size. */
     private static final double ALPHA = 0.25;
+    /** Time constant of the decode pass's slow average: a burst of streams lasting a second moves it by about 40%. */
+    static final double SLOW_NANOS = 2e9;
 
     private final int cap;
     private final int floor;
     private final double share;
-    private double decodeNanos = Double.NaN;
+    private double decodeNanos = Double.NaN, slowNanos = Double.NaN;
+    private long lastDecodeAt;
     // exponentially weighted sums over prefill passes of x = tokens, y = nanos
     private double n, sx, sy, sxx, sxy;
 
@@ -48,7 +57,8 @@ final class PrefillPacer {
         if (!decoding || share == 0 || room <= 0) return room;
         if (Double.isNaN(decodeNanos) || n == 0) return read == 0 ? floor : 0; // the first steps: nothing to go by yet
         double[] line = line();
-        double tokens = (share * decodeNanos - spentNanos - line[0]) / line[1];
+        double time = share * Math.min(decodeNanos, slowNanos);
+        double tokens = (time - spentNanos - line[0]) / line[1];
         if (read == 0) tokens = Math.max(floor, tokens);
         return (int) Math.min(room, Math.floor(tokens));
     }
@@ -58,8 +68,15 @@ final class PrefillPacer {
         return floor;
     }
 
-    void decoded(long nanos) {
-        decodeNanos = Double.isNaN(decodeNanos) ? nanos : decodeNanos + ALPHA * (nanos - decodeNanos);
+    /** A decode pass took {@code nanos}, ending at {@code atNanos} (System.nanoTime()). */
+    void decoded(long nanos, long atNanos) {
+        if (Double.isNaN(decodeNanos)) {
+            decodeNanos = slowNanos = nanos;
+        } else {
+            decodeNanos += ALPHA * (nanos - decodeNanos);
+            slowNanos += -Math.expm1(-(atNanos - lastDecodeAt) / SLOW_NANOS) * (nanos - slowNanos);
+        }
+        lastDecodeAt = atNanos;
     }
 
     /** A prefill pass read {@code tokens} prompt tokens (over its rows) in {@code nanos}. */

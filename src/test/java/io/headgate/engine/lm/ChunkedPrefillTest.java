@@ -104,7 +104,7 @@ class ChunkedPrefillTest {
         assertThat(prompt.length).isGreaterThan(floor);
         List<Integer> paced = promptReadBetweenTokens(new CausalLmWorkload.Config(4, 0, 512, 1e-9), prompt);
         assertThat(paced).as("prompt tokens read between two tokens of the running stream").allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(floor));
-        assertThat(paced).contains(floor, prompt.length - floor);
+        assertThat(paced.stream().filter(n -> n > 0).count()).as("a floor's worth a step").isEqualTo((prompt.length + floor - 1) / floor);
         assertThat(paced.stream().mapToInt(Integer::intValue).sum()).as("the whole prompt was read").isEqualTo(prompt.length);
 
         List<Integer> ample = promptReadBetweenTokens(new CausalLmWorkload.Config(4, 0, 512, 1e9), prompt);
@@ -120,7 +120,7 @@ class ChunkedPrefillTest {
      */
     @Test
     void aBurstOfShortPromptsIsReadWholeSeveralToAPass() throws Exception {
-        long[] prompt = ParensLm.encode("(()[]<=");
+        long[] prompt = ParensLm.encode("()=");
         int burst = 8, perPass = CausalLmWorkload.PACED_FLOOR / prompt.length;
         assertThat(perPass).as("the floor reads several such prompts").isBetween(2, burst - 1);
         try (CausalLmGraph graph = ParensLm.graph()) {
