@@ -193,14 +193,15 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
      */
     @Override
     public void forward(Batch<LmState, TokenEvent, Completion> batch) throws Exception {
-        boolean decoding = false, withShadows = false;
+        int decoding = 0;
+        boolean withShadows = false;
         for (var s : batch.streams()) {
-            decoding |= s.state().decoding;
+            if (s.state().decoding) decoding++;
             withShadows |= s.state().decoding && s.state().shadowSlot >= 0;
         }
         long t0 = System.nanoTime();
         if (prefill(batch.streams(), decoding) > 0) batch.timed("prefill", System.nanoTime() - t0);
-        if (!decoding) return;
+        if (decoding == 0) return;
         long t1 = System.nanoTime();
         int m = withShadows ? shadows : 0, first = shadowOwners.length - m;
         for (int i = 0; i < m; i++) feed(batch, shadowOwners[first + i], identity);
@@ -221,16 +222,19 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
 
     /**
      * Prefills the next chunk of every running stream still reading its prompt, within the step's
-     * token budget and, while streams decode, its time ({@link PrefillPacer}): first chunks of
+     * token budget and, while at least as many streams decode as read, its time ({@link PrefillPacer}): first chunks of
      * neighbouring slots share a forward pass, cut to the same length; then the prompts already
      * begun, shortest rest first. A stream whose prompt is now cached keeps the logits of its last
      * position for its first token.
      *
      * @return the prompt tokens read (shadow rows' copies not counted)
      */
-    private int prefill(List<Stream<LmState, TokenEvent, Completion>> running, boolean decoding) throws Exception {
+    private int prefill(List<Stream<LmState, TokenEvent, Completion>> running, int decoding) throws Exception {
         List<Stream<LmState, TokenEvent, Completion>> reading = new ArrayList<>();
         for (var s : running) if (!s.state().decoding && s.state().promptLogits == null) reading.add(s);
+        // paced while the decoding streams are at least as many as those waiting for their prompt; fewer,
+        // it is a batch starting, and its first tokens matter more than the few decoding streams' next one
+        boolean paced = decoding > 0 && decoding >= reading.size();
         int read = 0;
         long t0 = System.nanoTime();
         while (!reading.isEmpty()) {
@@ -238,7 +242,7 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
             // a short prompt's first token does not wait behind a long prompt's chunks
             reading.sort(Comparator.comparingInt(s -> s.state().cached == 0 ? -1 : rest(s)));
             Stream<LmState, TokenEvent, Completion> next = reading.getFirst();
-            int budget = pacer.nextPass(decoding, read, System.nanoTime() - t0);
+            int budget = pacer.nextPass(paced, read, System.nanoTime() - t0);
             // a pass costs about a decode pass's weight reads however few tokens it reads: no scraps
             if (budget <= 0 || read > 0 && budget < pacer.floor() && budget < rest(next)) break;
             // first chunks of neighbouring slots batch together, cut to one length; ONNX Runtime's

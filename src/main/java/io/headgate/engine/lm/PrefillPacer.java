@@ -8,8 +8,9 @@ package io.headgate.engine.lm;
  * times the decode pass's recent time; a pass is priced by a line fitted to recent passes, a fixed
  * cost per pass (on a model whose weights are read from memory, about a decode pass) plus a cost
  * per token, so a step that has used its time runs no further pass. The first pass of a step reads
- * at least {@code floor} tokens, so a prompt always advances; with no stream decoding the token
- * budget alone applies.
+ * at least {@code floor} tokens, so a prompt always advances. Where no stream decodes, or fewer
+ * decode than wait for their prompts (a batch of streams starting together), the token budget alone
+ * applies.
  *
  * <p>A burst of streams lengthens the decode pass (on a CPU its time grows with the rows), and
  * prefill priced by that pass would lengthen the step as much again, just when every stream's next
@@ -50,11 +51,12 @@ final class PrefillPacer {
 
     /**
      * The prompt tokens the step's next pass may read, after passes that read {@code read} tokens in
-     * {@code spentNanos}; 0 or less: no further pass. {@code decoding}: whether any stream in the step decodes.
+     * {@code spentNanos}; 0 or less: no further pass. {@code paced}: whether the step's decoding streams
+     * are paced for (false: the token budget alone).
      */
-    int nextPass(boolean decoding, int read, long spentNanos) {
+    int nextPass(boolean paced, int read, long spentNanos) {
         int room = cap - read;
-        if (!decoding || share == 0 || room <= 0) return room;
+        if (!paced || share == 0 || room <= 0) return room;
         if (Double.isNaN(decodeNanos) || n == 0) return read == 0 ? floor : 0; // the first steps: nothing to go by yet
         double[] line = line();
         double time = share * Math.min(decodeNanos, slowNanos);

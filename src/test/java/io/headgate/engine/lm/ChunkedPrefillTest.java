@@ -112,7 +112,7 @@ class ChunkedPrefillTest {
     }
 
     /**
-     * A burst of short prompts beside a decoding stream, paced to the floor: each step reads whole
+     * A burst of short prompts beside as many decoding streams (so the step is paced), paced to the floor: each step reads whole
      * prompts, several to a pass, rather than a sliver of every prompt. Slivers would finish none in
      * that step, and each begun prompt would then need a pass of its own (GroupQueryAttention takes
      * one row at a time once a row has a past), so the burst's last first token would come a step
@@ -161,15 +161,62 @@ class ChunkedPrefillTest {
             };
             try (var s = new Scheduler<>("parens-lm", workload, new Scheduler.Config(16), EngineMetrics.detached())) {
                 scheduler.set(s);
+                List<LmSink> others = new ArrayList<>();
+                for (int i = 0; i < burst - 1; i++) { // decoding beside the running stream when the burst comes
+                    others.add(new LmSink());
+                    s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 50, List.of(), true,
+                            LmRequest.Shadow.NONE)), ident, 0, others.getLast());
+                }
                 s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 50, List.of(), true,
                         LmRequest.Shadow.NONE)), ident, 0, running);
                 assertThat(running.outputs()).as("the running stream ran to its end").hasSize(50);
+                for (LmSink sink : others) assertThat(sink.outputs()).hasSize(50);
                 for (LmSink sink : sinks) assertThat(sink.outputs()).hasSize(2);
             }
             assertThat(begunUnfinished).as("prompts begun but not finished, at each of the running stream's tokens").containsOnly(0);
             int steps = (burst + perPass - 1) / perPass;
             assertThat(finishedAtEachToken.subList(0, steps)).as("prompts read, step by step")
                     .isEqualTo(IntStream.rangeClosed(1, steps).map(k -> Math.min(burst, k * perPass)).boxed().toList());
+        }
+    }
+
+    /**
+     * A burst of more prompts than there are decoding streams is a batch starting: it is read within
+     * the token budget alone, whatever the share, so here all of it in the step after it arrives.
+     */
+    @Test
+    void aBurstOutnumberingTheDecodingStreamsIsReadByTheTokenBudget() throws Exception {
+        int burst = 4;
+        try (CausalLmGraph graph = ParensLm.graph()) {
+            var ident = new Steering(SteeringTag.IDENTITY, ControlRow.identity(graph.manifest().dimensions()), null);
+            var workload = new CausalLmWorkload(graph, new CausalLmWorkload.Config(8, 0, 512, 1e-9), ParensLm::decode,
+                    LmMeters.detached("parens-lm"));
+            List<LmState> states = new ArrayList<>();
+            for (int i = 0; i < burst; i++) {
+                states.add(workload.open(new LmRequest(ParensLm.encode("()="), SamplingParams.greedy(), 2, List.of(), true, LmRequest.Shadow.NONE)));
+            }
+            List<Integer> finishedAtEachToken = new ArrayList<>();
+            AtomicReference<Scheduler<LmState, Void, TokenEvent, Completion>> scheduler = new AtomicReference<>();
+            LmSink running = new LmSink() {
+                int tokens;
+
+                @Override
+                public void event(StreamEvent<TokenEvent, Completion> event) {
+                    if (event instanceof StreamEvent.Output<TokenEvent, Completion> && ++tokens == 2) { // between steps: one turn admits all
+                        for (LmState st : states) scheduler.get().submit(st, ident, 0, new LmSink());
+                    } else if (event instanceof StreamEvent.Output<TokenEvent, Completion> && tokens > 2) {
+                        finishedAtEachToken.add((int) states.stream().filter(st -> st.decoding || st.promptLogits != null).count());
+                    }
+                    super.event(event);
+                }
+            };
+            try (var s = new Scheduler<>("parens-lm", workload, new Scheduler.Config(16), EngineMetrics.detached())) {
+                scheduler.set(s);
+                s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 20, List.of(), true,
+                        LmRequest.Shadow.NONE)), ident, 0, running);
+                assertThat(running.outputs()).hasSize(20);
+            }
+            assertThat(finishedAtEachToken.getFirst()).as("prompts read in the step after the burst came").isEqualTo(burst);
         }
     }
 
