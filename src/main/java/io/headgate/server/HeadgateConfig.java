@@ -173,7 +173,8 @@ public interface HeadgateConfig {
         int prefillTokensPerStep();
 
         /**
-         * While streams decode, the prompt tokens a language model reads in a step take about this multiple
+         * While at least as many streams decode as wait for their prompt (fewer: a batch starting together, read
+         * by the token budget alone), the prompt tokens a language model reads in a step take about this multiple
          * of the decode pass at most (the shorter of its averages over the last few steps and the last few
          * seconds, so a burst of streams does not also buy more prefill; never under 8 tokens, never over
          * {@code prefill-tokens-per-step}), so a prompt delays the running streams' next token in proportion
