@@ -222,9 +222,9 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
 
     /**
      * Prefills the next chunk of every running stream still reading its prompt, within the step's
-     * token budget and, while at least as many streams decode as read, its time ({@link PrefillPacer}): first chunks of
-     * neighbouring slots share a forward pass, cut to the same length; then the prompts already
-     * begun, shortest rest first. A stream whose prompt is now cached keeps the logits of its last
+     * token budget and, while at least as many streams decode as read, its time ({@link PrefillPacer}):
+     * first chunks of neighbouring slots share a forward pass, cut to the same length; then the
+     * prompts already begun, shortest rest first. A stream whose prompt is now cached keeps the logits of its last
      * position for its first token.
      *
      * @return the prompt tokens read (shadow rows' copies not counted)
@@ -243,7 +243,7 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
             reading.sort(Comparator.comparingInt(s -> s.state().cached == 0 ? -1 : rest(s)));
             Stream<LmState, TokenEvent, Completion> next = reading.getFirst();
             int budget = pacer.nextPass(paced, read, System.nanoTime() - t0);
-            // a pass costs about a decode pass's weight reads however few tokens it reads: no scraps
+            // a pass has its fixed cost however few tokens it reads: no scraps
             if (budget <= 0 || read > 0 && budget < pacer.floor() && budget < rest(next)) break;
             // first chunks of neighbouring slots batch together, cut to one length; ONNX Runtime's
             // GroupQueryAttention takes one row at a time once a row has a past, so a row joins only while

@@ -6,8 +6,8 @@ package io.headgate.engine.lm;
  * a fixed number of tokens, which is many decode passes of a small batch and few of a large one
  * (BENCHMARKS.md, "Prefill paced by the decode pass"). A step's prefill passes may take {@code share}
  * times the decode pass's recent time; a pass is priced by a line fitted to recent passes, a fixed
- * cost per pass (on a model whose weights are read from memory, about a decode pass) plus a cost
- * per token, so a step that has used its time runs no further pass. The first pass of a step reads
+ * cost per pass (traced on bench-llama: about 1 ms, a fifth of a decode pass of a few rows) plus a
+ * cost per token, so a step that has used its time runs no further pass. The first pass of a step reads
  * at least {@code floor} tokens, so a prompt always advances. Where no stream decodes, or fewer
  * decode than wait for their prompts (a batch of streams starting together), the token budget alone
  * applies.
@@ -25,7 +25,7 @@ final class PrefillPacer {
     /** Weight of the newest decode pass in its running average: a few steps follow a change in batch size. */
     private static final double ALPHA = 0.25;
     /** Time constant of the decode pass's slow average: a burst of streams lasting a second moves it by about 40%. */
-    static final double SLOW_NANOS = 2e9;
+    private static final double SLOW_NANOS = 2e9;
 
     private final int cap;
     private final int floor;

@@ -112,11 +112,11 @@ class ChunkedPrefillTest {
     }
 
     /**
-     * A burst of short prompts beside as many decoding streams (so the step is paced), paced to the floor: each step reads whole
-     * prompts, several to a pass, rather than a sliver of every prompt. Slivers would finish none in
-     * that step, and each begun prompt would then need a pass of its own (GroupQueryAttention takes
-     * one row at a time once a row has a past), so the burst's last first token would come a step
-     * per prompt later.
+     * A burst of short prompts beside as many decoding streams (so the step is paced), paced to the
+     * floor: each step reads whole prompts, several to a pass, rather than a sliver of every prompt.
+     * Slivers would finish none in that step, and each begun prompt would then need a pass of its own
+     * (GroupQueryAttention takes one row at a time once a row has a past), so the burst's last first
+     * token would come a step per prompt later.
      */
     @Test
     void aBurstOfShortPromptsIsReadWholeSeveralToAPass() throws Exception {
