@@ -224,8 +224,8 @@ public final class CausalLmWorkload implements Workload<LmState, Void, TokenEven
      * Prefills the next chunk of every running stream still reading its prompt, within the step's
      * token budget and, while at least as many streams decode as read, its time ({@link PrefillPacer}):
      * first chunks of neighbouring slots share a forward pass, cut to the same length; then the
-     * prompts already begun, shortest rest first. A stream whose prompt is now cached keeps the logits of its last
-     * position for its first token.
+     * prompts already begun, shortest rest first. A stream whose prompt is now cached keeps the
+     * logits of its last position for its first token.
      *
      * @return the prompt tokens read (shadow rows' copies not counted)
      */

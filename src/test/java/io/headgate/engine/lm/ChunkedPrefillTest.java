@@ -123,61 +123,11 @@ class ChunkedPrefillTest {
         long[] prompt = ParensLm.encode("()=");
         int burst = 8, perPass = CausalLmWorkload.PACED_FLOOR / prompt.length;
         assertThat(perPass).as("the floor reads several such prompts").isBetween(2, burst - 1);
-        try (CausalLmGraph graph = ParensLm.graph()) {
-            var ident = new Steering(SteeringTag.IDENTITY, ControlRow.identity(graph.manifest().dimensions()), null);
-            var workload = new CausalLmWorkload(graph, new CausalLmWorkload.Config(16, 0, 512, 1e-9), ParensLm::decode,
-                    LmMeters.detached("parens-lm"));
-            List<LmState> states = new ArrayList<>();
-            for (int i = 0; i < burst; i++) {
-                states.add(workload.open(new LmRequest(prompt, SamplingParams.greedy(), 2, List.of(), true, LmRequest.Shadow.NONE)));
-            }
-            List<LmSink> sinks = new ArrayList<>();
-            List<Integer> finishedAtEachToken = new ArrayList<>();
-            List<Integer> begunUnfinished = new ArrayList<>();
-            AtomicReference<Scheduler<LmState, Void, TokenEvent, Completion>> scheduler = new AtomicReference<>();
-            LmSink running = new LmSink() {
-                int tokens;
-
-                @Override
-                public void event(StreamEvent<TokenEvent, Completion> event) {
-                    // on the scheduler thread, between steps: the burst is queued at once and admitted in one turn
-                    if (event instanceof StreamEvent.Output<TokenEvent, Completion> && ++tokens == 2) {
-                        for (LmState st : states) {
-                            LmSink sink = new LmSink();
-                            sinks.add(sink);
-                            scheduler.get().submit(st, ident, 0, sink);
-                        }
-                    } else if (event instanceof StreamEvent.Output<TokenEvent, Completion> && tokens > 2) {
-                        int finished = 0, begun = 0;
-                        for (LmState st : states) {
-                            if (st.decoding || st.promptLogits != null) finished++;
-                            else if (st.cached > 0) begun++;
-                        }
-                        finishedAtEachToken.add(finished);
-                        begunUnfinished.add(begun);
-                    }
-                    super.event(event);
-                }
-            };
-            try (var s = new Scheduler<>("parens-lm", workload, new Scheduler.Config(16), EngineMetrics.detached())) {
-                scheduler.set(s);
-                List<LmSink> others = new ArrayList<>();
-                for (int i = 0; i < burst - 1; i++) { // decoding beside the running stream when the burst comes
-                    others.add(new LmSink());
-                    s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 50, List.of(), true,
-                            LmRequest.Shadow.NONE)), ident, 0, others.getLast());
-                }
-                s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 50, List.of(), true,
-                        LmRequest.Shadow.NONE)), ident, 0, running);
-                assertThat(running.outputs()).as("the running stream ran to its end").hasSize(50);
-                for (LmSink sink : others) assertThat(sink.outputs()).hasSize(50);
-                for (LmSink sink : sinks) assertThat(sink.outputs()).hasSize(2);
-            }
-            assertThat(begunUnfinished).as("prompts begun but not finished, at each of the running stream's tokens").containsOnly(0);
-            int steps = (burst + perPass - 1) / perPass;
-            assertThat(finishedAtEachToken.subList(0, steps)).as("prompts read, step by step")
-                    .isEqualTo(IntStream.rangeClosed(1, steps).map(k -> Math.min(burst, k * perPass)).boxed().toList());
-        }
+        BurstReading reading = burstBeside(burst, prompt, burst);
+        assertThat(reading.begunUnfinished()).as("prompts begun but not finished, at each of the running stream's tokens").containsOnly(0);
+        int steps = (burst + perPass - 1) / perPass;
+        assertThat(reading.finished().subList(0, steps)).as("prompts read, step by step")
+                .isEqualTo(IntStream.rangeClosed(1, steps).map(k -> Math.min(burst, k * perPass)).boxed().toList());
     }
 
     /**
@@ -187,36 +137,65 @@ class ChunkedPrefillTest {
     @Test
     void aBurstOutnumberingTheDecodingStreamsIsReadByTheTokenBudget() throws Exception {
         int burst = 4;
+        BurstReading reading = burstBeside(1, ParensLm.encode("()="), burst);
+        assertThat(reading.finished().getFirst()).as("prompts read in the step after the burst came").isEqualTo(burst);
+    }
+
+    /** At each of the running stream's tokens after a burst came: its prompts read, and those begun but not finished. */
+    record BurstReading(List<Integer> finished, List<Integer> begunUnfinished) {
+    }
+
+    /**
+     * {@code decoding} streams decode (a share far below any token's cost, so a paced step reads the
+     * floor); at the second token of the last of them, {@code burst} copies of {@code prompt} are
+     * queued at once, on the scheduler thread between steps, so one turn admits them all.
+     */
+    static BurstReading burstBeside(int decoding, long[] prompt, int burst) throws Exception {
         try (CausalLmGraph graph = ParensLm.graph()) {
             var ident = new Steering(SteeringTag.IDENTITY, ControlRow.identity(graph.manifest().dimensions()), null);
-            var workload = new CausalLmWorkload(graph, new CausalLmWorkload.Config(8, 0, 512, 1e-9), ParensLm::decode,
+            var workload = new CausalLmWorkload(graph, new CausalLmWorkload.Config(16, 0, 512, 1e-9), ParensLm::decode,
                     LmMeters.detached("parens-lm"));
             List<LmState> states = new ArrayList<>();
             for (int i = 0; i < burst; i++) {
-                states.add(workload.open(new LmRequest(ParensLm.encode("()="), SamplingParams.greedy(), 2, List.of(), true, LmRequest.Shadow.NONE)));
+                states.add(workload.open(new LmRequest(prompt, SamplingParams.greedy(), 2, List.of(), true, LmRequest.Shadow.NONE)));
             }
-            List<Integer> finishedAtEachToken = new ArrayList<>();
+            List<LmSink> sinks = new ArrayList<>();
+            BurstReading reading = new BurstReading(new ArrayList<>(), new ArrayList<>());
             AtomicReference<Scheduler<LmState, Void, TokenEvent, Completion>> scheduler = new AtomicReference<>();
             LmSink running = new LmSink() {
                 int tokens;
 
                 @Override
                 public void event(StreamEvent<TokenEvent, Completion> event) {
-                    if (event instanceof StreamEvent.Output<TokenEvent, Completion> && ++tokens == 2) { // between steps: one turn admits all
-                        for (LmState st : states) scheduler.get().submit(st, ident, 0, new LmSink());
+                    if (event instanceof StreamEvent.Output<TokenEvent, Completion> && ++tokens == 2) {
+                        for (LmState st : states) {
+                            sinks.add(new LmSink());
+                            scheduler.get().submit(st, ident, 0, sinks.getLast());
+                        }
                     } else if (event instanceof StreamEvent.Output<TokenEvent, Completion> && tokens > 2) {
-                        finishedAtEachToken.add((int) states.stream().filter(st -> st.decoding || st.promptLogits != null).count());
+                        int finished = 0, begun = 0;
+                        for (LmState st : states) {
+                            if (st.decoding || st.promptLogits != null) finished++;
+                            else if (st.cached > 0) begun++;
+                        }
+                        reading.finished().add(finished);
+                        reading.begunUnfinished().add(begun);
                     }
                     super.event(event);
                 }
             };
             try (var s = new Scheduler<>("parens-lm", workload, new Scheduler.Config(16), EngineMetrics.detached())) {
                 scheduler.set(s);
-                s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 20, List.of(), true,
-                        LmRequest.Shadow.NONE)), ident, 0, running);
-                assertThat(running.outputs()).hasSize(20);
+                List<LmSink> decoders = new ArrayList<>();
+                for (int i = 0; i < decoding; i++) {
+                    decoders.add(i == decoding - 1 ? running : new LmSink());
+                    s.submit(workload.open(new LmRequest(ParensLm.encode("((="), SamplingParams.greedy(), 50, List.of(), true,
+                            LmRequest.Shadow.NONE)), ident, 0, decoders.getLast());
+                }
+                for (LmSink sink : decoders) assertThat(sink.outputs()).as("the decoding streams ran to their end").hasSize(50);
+                for (LmSink sink : sinks) assertThat(sink.outputs()).hasSize(2);
             }
-            assertThat(finishedAtEachToken.getFirst()).as("prompts read in the step after the burst came").isEqualTo(burst);
+            return reading;
         }
     }
 
