@@ -158,8 +158,8 @@ public final class BenchmarkSuite {
                     for (Model m : List.of(large, parens)) for (int n : new int[]{16, 64}) arrivals(gw, m, n);
                 });
                 section("kinds", () -> {
-                    new KindRows(report, pairs, loaded).diffusion(gw);
-                    new KindRows(report, pairs, loaded).forecast(gw);
+                    new KindRows(report, pairs, this::ratio).diffusion(gw);
+                    new KindRows(report, pairs, this::ratio).forecast(gw);
                 });
                 section("engines", () -> {
                     for (Engine e : others) otherEngine(gw, e, parens, large, cache);
@@ -426,6 +426,11 @@ public final class BenchmarkSuite {
             int n = arrivals.size();
             return new TokenTimes((arrivals.getLast() - arrivals.getFirst()) / 1e9 / (n - 1), (arrivals.getLast() - startNanos) / 1e9 / n);
         }
+
+        static TokenTimes mean(List<TokenTimes> times) {
+            return new TokenTimes(times.stream().mapToDouble(TokenTimes::decode).average().orElseThrow(),
+                    times.stream().mapToDouble(TokenTimes::whole).average().orElseThrow());
+        }
     }
 
     /** A stream's token times through the gateway, and its step from the gateway's own step histogram. */
@@ -443,21 +448,24 @@ public final class BenchmarkSuite {
         DoublePredicate met = m.large() ? r -> r <= 1.10 : r -> r <= 2;
         List<GatewayToken> tokens = new ArrayList<>();
         List<TokenTimes> bareTimes = new ArrayList<>();
+        // a block (streams for Interleaved.BLOCK_SECONDS) adds one entry, its means, to its list: entry i of one list pairs with entry i of the other
         Interleaved.Block gateway = () -> {
             StepTimes before = StepTimes.read(gw, m.name());
-            GatewayProcess.Run run = gw.runAll(List.of(start(m, identity()).build()), null).getFirst();
-            TokenTimes t = TokenTimes.of(run.startNanos, run.arrivals);
+            TokenTimes t = TokenTimes.mean(Interleaved.block(() -> {
+                GatewayProcess.Run run = gw.runAll(List.of(start(m, identity()).build()), null).getFirst();
+                return TokenTimes.of(run.startNanos, run.arrivals);
+            }));
             tokens.add(new GatewayToken(t, StepTimes.read(gw, m.name()).since(before)));
             return t.decode();
         };
         Interleaved.Block bare = () -> {
-            TokenTimes t = decoder.stream();
+            TokenTimes t = TokenTimes.mean(Interleaved.block(decoder::stream));
             bareTimes.add(t);
             return t.decode();
         };
         Interleaved.warm(bare, 0.1 * warmUpSeconds);
         bareTimes.clear();
-        // each pair adds one entry to both lists, the warm-up pair first: entry i of one pairs with entry i of the other
+        // the warm-up pair is entry 0 of both
         Stats.Spread quiet = Stats.Spread.of(Interleaved.ratios(gateway, bare, 1, pairs));
         int quietEnd = tokens.size();
         Stats.Spread underLoad = engine.current() && loaded ? underLoad(gateway, bare) : null;
@@ -831,16 +839,14 @@ public final class BenchmarkSuite {
         ratio(what, m.name(), goal, met, a, b);
     }
 
+    /** A row of the main table: a ratio measured quiet and, with {@code --loaded}, again under load. */
+    interface Ratios {
+        void ratio(String what, String model, String goal, DoublePredicate met, Interleaved.Block a, Interleaved.Block b) throws Exception;
+    }
+
     void ratio(String what, String model, String goal, DoublePredicate met, Interleaved.Block a, Interleaved.Block b) throws Exception {
-        double seconds = quick ? 3 : 8; // bare-loop blocks are short: as many pairs as fit
-        Stats.Spread quiet = Stats.Spread.of(Interleaved.ratios(a, b, 1, pairs, seconds));
-        Stats.Spread underLoad = null;
-        if (loaded) {
-            try (BackgroundLoad load = BackgroundLoad.start()) {
-                underLoad = Stats.Spread.of(Interleaved.ratios(a, b, 1, pairs, seconds));
-            }
-        }
-        report.ratio(new Report.Ratio(what, model, quiet, underLoad, goal, met));
+        Stats.Spread quiet = Stats.Spread.of(Interleaved.ratios(a, b, 1, pairs));
+        report.ratio(new Report.Ratio(what, model, quiet, loaded ? underLoad(a, b) : null, goal, met));
     }
 
     /** A ratio of one engine: in the main table (with its loaded twin) for this checkout, in the engine table for every engine. */

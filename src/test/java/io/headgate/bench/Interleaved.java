@@ -2,25 +2,29 @@ package io.headgate.bench;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 
 /**
- * Two things measured in alternating short blocks — A B B A A B ... — so both sides of a ratio see
- * the same machine within milliseconds of each other; each adjacent pair gives one ratio, and the
+ * Two things measured in alternating blocks — A B B A A B ... — so both sides of a ratio see the
+ * same machine within a fraction of a second of each other; each adjacent pair gives one ratio, and the
  * figure is the median of those ratios with their interquartile range. Machine noise that lasts
  * longer than a block moves both sides of a pair alike.
+ *
+ * <p>Every block lasts {@link #BLOCK_SECONDS} at least, its measurement repeated as often as that
+ * takes: a block of one short stream (milliseconds on a small model) would otherwise fall inside
+ * one or two of the kernel's time slices, and on a busy machine whether a slice went to another
+ * process decides the block, not what it measures.
  */
 final class Interleaved {
     private Interleaved() {
     }
 
-    /** One short block of a measurement: its value (seconds per token, tokens per second, ...). */
+    /** The shortest block: many time slices of a core shared with another process. */
+    static final double BLOCK_SECONDS = 0.2;
+
+    /** One measurement: its value (seconds per token, tokens per second, ...). */
     interface Block {
         double measure() throws Exception;
-    }
-
-    /** What a pair of blocks gives: usually {@code a / b}. */
-    interface PairValue {
-        double of(double a, double b);
     }
 
     /**
@@ -34,24 +38,28 @@ final class Interleaved {
         return new double[]{first, last};
     }
 
-    /** {@code pairs} ratios A/B after {@code warmUp} blocks of each. */
-    static List<Double> ratios(Block a, Block b, int warmUp, int pairs) throws Exception {
-        return pairs(a, b, warmUp, pairs, 0, (x, y) -> x / y);
+    /** {@code run} called over and over for {@link #BLOCK_SECONDS} (once at least): its values. */
+    static <T> List<T> block(Callable<T> run) throws Exception {
+        List<T> out = new ArrayList<>();
+        long end = System.nanoTime() + (long) (BLOCK_SECONDS * 1e9);
+        do out.add(run.call()); while (System.nanoTime() < end);
+        return out;
     }
 
-    /** At least {@code pairs} ratios A/B, and more until {@code seconds} have passed (short blocks: many pairs). */
-    static List<Double> ratios(Block a, Block b, int warmUp, int pairs, double seconds) throws Exception {
-        return pairs(a, b, warmUp, pairs, seconds, (x, y) -> x / y);
+    /** A block of {@code b}'s measurement repeated for {@link #BLOCK_SECONDS}: the mean of its values. */
+    static Block lasting(Block b) {
+        return () -> block(b::measure).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
     }
 
-    static List<Double> pairs(Block a, Block b, int warmUp, int pairs, double seconds, PairValue value) throws Exception {
+    /** {@code pairs} ratios A/B, each of two blocks of {@link #BLOCK_SECONDS}, after {@code warmUp} blocks of each. */
+    static List<Double> ratios(Block shortA, Block shortB, int warmUp, int pairs) throws Exception {
+        Block a = lasting(shortA), b = lasting(shortB);
         for (int i = 0; i < warmUp; i++) {
             a.measure();
             b.measure();
         }
         List<Double> out = new ArrayList<>(pairs);
-        long end = System.nanoTime() + (long) (seconds * 1e9);
-        for (int i = 0; i < pairs || System.nanoTime() < end; i++) {
+        for (int i = 0; i < pairs; i++) {
             double x, y;
             if (i % 2 == 0) { // A B, then B A: neither side always goes first
                 x = a.measure();
@@ -60,7 +68,7 @@ final class Interleaved {
                 y = b.measure();
                 x = a.measure();
             }
-            out.add(value.of(x, y));
+            out.add(x / y);
         }
         return out;
     }

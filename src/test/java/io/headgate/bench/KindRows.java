@@ -29,12 +29,12 @@ final class KindRows {
 
     private final Report report;
     private final int pairs;
-    private final boolean loaded;
+    private final BenchmarkSuite.Ratios ratios;
 
-    KindRows(Report report, int pairs, boolean loaded) {
+    KindRows(Report report, int pairs, BenchmarkSuite.Ratios ratios) {
         this.report = report;
         this.pairs = pairs;
-        this.loaded = loaded;
+        this.ratios = ratios;
     }
 
     // ------------------------------------------------------------------ diffusion
@@ -98,7 +98,7 @@ final class KindRows {
             }
         }
         for (int n : new int[]{1, 16}) {
-            kindRatio("diffusion: 3 rows (CFG + PAG) ÷ 1 row, time per step, " + n + (n == 1 ? " image" : " images"), "digits-dit",
+            ratios.ratio("diffusion: 3 rows (CFG + PAG) ÷ 1 row, time per step, " + n + (n == 1 ? " image" : " images"), "digits-dit",
                     "(three rows' work)", null,
                     () -> 1 / BenchmarkSuite.overlapping(() -> steadyRate(steps(gw.diffuse(images(n, KindRows::threeRows))))),
                     () -> 1 / BenchmarkSuite.overlapping(() -> steadyRate(steps(gw.diffuse(images(n, KindRows::oneRow))))));
@@ -115,7 +115,7 @@ final class KindRows {
                 sampler.run(List.of(plan), new TimeGrid(STEPS));
                 return (System.nanoTime() - t0) / 1e9 / STEPS;
             };
-            kindRatio("diffusion: gateway ÷ bare sampling loop, time per step, 1 image, 1 row", "digits-dit", "(overhead-bound)", null,
+            ratios.ratio("diffusion: gateway ÷ bare sampling loop, time per step, 1 image, 1 row", "digits-dit", "(overhead-bound)", null,
                     () -> secondsPerStep(gw.diffuse(List.of(oneRow(7))).getFirst()), bare);
         }
     }
@@ -159,24 +159,12 @@ final class KindRows {
                 report.kind("forecast, " + n + (n == 1 ? " series" : " series at once") + ", " + profiles + (profiles == 1 ? " profile" : " profiles") + " each",
                         "series-tsfm", Stats.Spread.of(rates).format(" forecasts/s") + " (horizon 24, a new forecast after every observation)", "", "");
             }
-            kindRatio("forecast: 4 profiles ÷ 1 per series, time per forecast, " + n + " series", "series-tsfm", "(four rows' work)", null,
+            ratios.ratio("forecast: 4 profiles ÷ 1 per series, time per forecast, " + n + " series", "series-tsfm", "(four rows' work)", null,
                     () -> 1 / forecastRate(gw, n, 4, forecasts), () -> 1 / forecastRate(gw, n, 1, forecasts));
         }
     }
 
     // ------------------------------------------------------------------ measuring
-
-    private void kindRatio(String what, String model, String goal, java.util.function.DoublePredicate met, Interleaved.Block a,
-                           Interleaved.Block b) throws Exception {
-        Stats.Spread quiet = Stats.Spread.of(Interleaved.ratios(a, b, 1, pairs));
-        Stats.Spread underLoad = null;
-        if (loaded) {
-            try (BackgroundLoad load = BackgroundLoad.start()) {
-                underLoad = Stats.Spread.of(Interleaved.ratios(a, b, 1, pairs));
-            }
-        }
-        report.ratio(new Report.Ratio(what, model, quiet, underLoad, goal, met));
-    }
 
     /** Outputs per second while every stream is producing: from the last stream's first output to the first stream's last. */
     static double steadyRate(List<List<Long>> arrivals) {

@@ -110,7 +110,8 @@ final class Report {
         StringBuilder b = new StringBuilder(BEGIN).append('\n');
         b.append("Produced by `").append(command).append("`. Run on ").append(LocalDate.now()).append(": ").append(Machine.describe()).append(". Load average (1, 5, 15 min) ")
                 .append(loadAtStart).append(" at the start, ").append(loadAverage()).append(" at the end. Each ratio: the median of ")
-                .append(pairs).append(" (or as noted, more) ratios of adjacent blocks, A and B alternating, with the interquartile range (IQR)")
+                .append(pairs).append(" ratios of adjacent blocks, A and B alternating, each block ").append(Interleaved.BLOCK_SECONDS)
+                .append(" s at least, with the interquartile range (IQR)")
                 .append(loaded ? "; loaded: the same pairs measured again at once with one core kept busy by a spinning process started by the suite" : "")
                 .append(".\n\n");
         if (!ratios.isEmpty()) {
@@ -122,14 +123,13 @@ final class Report {
                 b.append("| comparison | model | median (IQR) | goal | met |\n|---|---|---|---|---|\n");
             }
             for (Ratio r : ratios) {
-                b.append("| ").append(r.what()).append(" | ").append(r.model()).append(" | ").append(r.quiet().format("×"))
-                        .append(r.quiet().n() > pairs ? " [" + r.quiet().n() + " pairs]" : "");
+                b.append("| ").append(r.what()).append(" | ").append(r.model()).append(" | ").append(r.quiet().format("×"));
                 if (loaded) {
                     if (r.loaded() == null) {
                         b.append(" | | | ");
                     } else {
                         double d = r.loadedOverQuiet();
-                        b.append(" | ").append(r.loaded().format("×")).append(r.loaded().n() > pairs ? " [" + r.loaded().n() + " pairs]" : "").append(" | ").append(Stats.number(d)).append(" | ")
+                        b.append(" | ").append(r.loaded().format("×")).append(" | ").append(Stats.number(d)).append(" | ")
                                 .append(Math.abs(d - 1) <= 0.05 ? "yes" : "no");
                     }
                 }
