@@ -875,15 +875,7 @@ public final class BenchmarkSuite {
      * token to the first stream's last (prefill and the tail where streams finish left out).
      */
     static double steadyRate(List<GatewayProcess.Run> runs) {
-        long from = 0, to = Long.MAX_VALUE;
-        for (GatewayProcess.Run r : runs) {
-            from = Math.max(from, r.arrivals.getFirst());
-            to = Math.min(to, r.arrivals.getLast());
-        }
-        if (to <= from) throw new NeverAllDecoding();
-        long tokens = 0;
-        for (GatewayProcess.Run r : runs) for (long a : r.arrivals) if (a > from && a <= to) tokens++;
-        return tokens / ((to - from) / 1e9);
+        return KindRows.steadyRate(runs.stream().map(r -> r.arrivals).toList());
     }
 
     /** A group of streams none of whose tokens came while all of them decoded: the first ended before the last began. */
